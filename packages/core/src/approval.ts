@@ -1,0 +1,56 @@
+/**
+ * Inline approval: an application callback decides an `approval_required`
+ * call. Only a literal `true` approves; anything else (false, "yes", a thrown
+ * error, a timeout) rejects. Adapters use this for their `approvalHandler`.
+ */
+import type { FrozenArgs } from './args/snapshot-args.ts';
+import type { Decision } from './decision.ts';
+
+export type ApprovalHandler = (request: ApprovalRequest) => unknown;
+
+export interface ApprovalRequest {
+  readonly decision: Decision;
+  readonly args: FrozenArgs;
+  /** sha256 of the arguments being approved (canonical JSON). */
+  readonly argsHash: string;
+  readonly signal: AbortSignal;
+}
+
+export interface ApprovalAnswer {
+  readonly approved: boolean;
+  /** Why the call was rejected (`timeout`, `handler error`, or the handler's answer). */
+  readonly reason: string;
+}
+
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+
+export async function askApproval(
+  handler: ApprovalHandler,
+  request: Omit<ApprovalRequest, 'signal'>,
+  options: { timeoutMs?: number } = {},
+): Promise<ApprovalAnswer> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<ApprovalAnswer>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve({ approved: false, reason: `approval timed out after ${timeoutMs} ms` });
+    }, timeoutMs);
+  });
+  const answer = (async (): Promise<ApprovalAnswer> => {
+    try {
+      const result = await handler({ ...request, signal: controller.signal });
+      return result === true
+        ? { approved: true, reason: 'approved' }
+        : { approved: false, reason: 'approval was not granted' };
+    } catch (e) {
+      return { approved: false, reason: `approval handler failed: ${(e as Error)?.message ?? String(e)}` };
+    }
+  })();
+  try {
+    return await Promise.race([answer, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * The enforcer: decides each tool call against the policy for the user in
+ * scope, reports every decision, and hands back the frozen argument snapshot
+ * the tool must run with. `decide` is synchronous and never throws: any
+ * error, missing user (with `requireUser`), bad arguments or missing policy is
+ * a `deny`.
+ */
+import { randomUUID } from 'node:crypto';
+import { type ApprovalHandler, askApproval } from './approval.ts';
+import { type ArgsLimits, DEFAULT_ARGS_LIMITS, type FrozenArgs, snapshotArgs } from './args/snapshot-args.ts';
+import { hashArgs } from './canonical-json.ts';
+import { type Decision, decisionText, type EnforcementMode, type Outcome } from './decision.ts';
+import { InvalidOptionsError, PolicyDeniedError } from './errors.ts';
+import { type Explanation, explainCall } from './explain.ts';
+import type { Policy } from './policy/policy.ts';
+import { tryGetUser, type User } from './user-scope.ts';
+
+/** One tool call to decide. */
+export interface ToolCall {
+  readonly tool: string;
+  /** An object, or the JSON string the host received (parsed once, strictly). */
+  readonly args: unknown;
+  /** Overrides the enforcer's `agentName` for this call. */
+  readonly agentName?: string;
+  /** Overrides the user in scope (e.g. an MCP server that resolved the caller itself). */
+  readonly user?: User;
+}
+
+export interface Enforcement {
+  readonly decision: Decision;
+  /** The frozen snapshot the decision was made on; `undefined` when the arguments were rejected. */
+  readonly args: FrozenArgs | undefined;
+}
+
+/** What listeners and recorders receive for every decision. */
+export interface DecisionEvent {
+  readonly decision: Decision;
+  readonly args: FrozenArgs | undefined;
+  readonly user: User | undefined;
+}
+
+export type ApprovalStatus = 'requested' | 'approved' | 'rejected' | 'expired';
+
+export interface ApprovalEvent {
+  readonly status: ApprovalStatus;
+  readonly decision: Decision;
+  /** sha256 of the canonical JSON of the arguments the approval is bound to. */
+  readonly argsHash: string;
+  /** Who approved or rejected, when known. */
+  readonly approver?: string;
+  readonly reason?: string;
+  readonly timestamp: string;
+}
+
+/**
+ * A synchronous recorder on the decision path (the audit trail). If it returns
+ * a string, it could not take the record and the decision becomes a deny with
+ * that reason, so no side effect runs unrecorded.
+ */
+export interface DecisionRecorder {
+  recordDecision(event: DecisionEvent): string | undefined;
+  recordApproval?(event: ApprovalEvent): void;
+}
+
+/** Supplies the policy in force; lets a hot-reloading source swap policies atomically. */
+export interface PolicyProvider {
+  /** The current policy, or the reason there is none usable (never loaded, stale, ...). */
+  currentPolicy(): { readonly policy: Policy } | { readonly error: string };
+}
+
+export interface EnforcerOptions {
+  readonly policy: Policy | PolicyProvider;
+  readonly agentName?: string;
+  /** `shadow` decides and reports but lets every call proceed (effective outcome `allow`). */
+  readonly mode?: EnforcementMode;
+  /** Deny when no user is in scope, instead of using the `default` role. */
+  readonly requireUser?: boolean;
+  readonly onDecision?: (event: DecisionEvent) => void;
+  readonly onApproval?: (event: ApprovalEvent) => void;
+  readonly recorder?: DecisionRecorder;
+  readonly argsLimits?: Partial<ArgsLimits>;
+}
+
+export interface GuardOptions {
+  readonly tool: string;
+  readonly agentName?: string;
+  /** Decides `approval_required` calls inline; without it they throw like a deny. */
+  readonly approvalHandler?: ApprovalHandler;
+  readonly approvalTimeoutMs?: number;
+}
+
+export interface Enforcer {
+  readonly agentName: string | undefined;
+  readonly mode: EnforcementMode;
+  /** Decide one call. Synchronous; never throws. */
+  decide(call: ToolCall): Enforcement;
+  /** The evaluation trace for one call (which roles, which entry, each constraint's values). */
+  explain(call: ToolCall): Explanation;
+  /**
+   * Whether some role of the user could ever be allowed this tool (allow or
+   * approval, constraints aside). For hiding tools from a model or tools/list;
+   * never a substitute for `decide`.
+   */
+  couldCall(tool: string, user?: User): boolean;
+  /** Report an approval event (requested / approved / rejected / expired) to listeners and the recorder. */
+  reportApproval(event: Omit<ApprovalEvent, 'timestamp' | 'argsHash'> & { readonly args: unknown }): void;
+  /**
+   * Wraps any async function: the call is decided first; on deny it throws
+   * `PolicyDeniedError` and `fn` never runs. `fn` receives the frozen snapshot.
+   */
+  guard<A extends Record<string, unknown>, R>(
+    fn: (args: A) => R | Promise<R>,
+    options: GuardOptions,
+  ): (args: A | string) => Promise<R>;
+  /** The policy in force, or undefined when none is usable. */
+  currentPolicy(): Policy | undefined;
+}
+
+function isPolicy(p: Policy | PolicyProvider): p is Policy {
+  return typeof (p as Policy).evaluate === 'function';
+}
+
+export function createEnforcer(options: EnforcerOptions): Enforcer {
+  if (!options?.policy)
+    throw new InvalidOptionsError('createEnforcer: `policy` is required (a loaded Policy or a PolicyProvider)');
+  const mode: EnforcementMode = options.mode ?? 'enforce';
+  if (mode !== 'enforce' && mode !== 'shadow')
+    throw new InvalidOptionsError(`createEnforcer: unknown mode '${String(mode)}'`);
+  const limits: ArgsLimits = { ...DEFAULT_ARGS_LIMITS, ...options.argsLimits };
+  const source = options.policy;
+  const fixed = isPolicy(source) ? ({ policy: source } as const) : undefined;
+  const provider = fixed ? undefined : (source as PolicyProvider);
+  const current = (): { readonly policy: Policy } | { readonly error: string } =>
+    fixed ?? provider?.currentPolicy() ?? { error: 'no policy' };
+  const { onDecision, onApproval, recorder, requireUser } = options;
+
+  const notify = <E>(listener: ((e: E) => void) | undefined, event: E) => {
+    if (!listener) return;
+    try {
+      listener(event);
+    } catch (e) {
+      // A listener must never change or break a decision.
+      process.emitWarning(`hexgate: a decision listener threw: ${(e as Error)?.message ?? e}`);
+    }
+  };
+
+  const decide = (call: ToolCall): Enforcement => {
+    const started = performance.now();
+    const user = call.user ?? tryGetUser();
+    const agentName = call.agentName ?? options.agentName;
+    let outcome: Outcome = 'deny';
+    let reason: string;
+    let violations: readonly string[] = [];
+    let decidingRole: string | undefined;
+    let digest = '';
+    let args: FrozenArgs | undefined;
+    const tool = call?.tool;
+    try {
+      const state = current();
+      if ('error' in state) {
+        reason = `no usable policy: ${state.error}`;
+      } else if (typeof tool !== 'string' || tool.length === 0) {
+        digest = state.policy.digest;
+        reason = 'invalid tool name';
+      } else if (requireUser && !user) {
+        digest = state.policy.digest;
+        reason = 'no user in scope and the enforcer requires one';
+      } else {
+        digest = state.policy.digest;
+        const snap = snapshotArgs(call.args, limits);
+        if (!snap.ok) {
+          reason = snap.reason;
+        } else {
+          args = snap.args;
+          const verdict = state.policy.evaluate(tool, args, user);
+          outcome = verdict.outcome;
+          reason = verdict.reason;
+          violations = verdict.violations;
+          decidingRole = verdict.decidingRole;
+        }
+      }
+    } catch (e) {
+      outcome = 'deny';
+      reason = `policy evaluation failed: ${(e as Error)?.message ?? String(e)}`;
+    }
+    // Invalid arguments deny even in shadow mode: there is no snapshot to run with.
+    const effective: Outcome = mode === 'shadow' && args !== undefined ? 'allow' : outcome;
+    let decision: Decision = Object.freeze({
+      id: randomUUID(),
+      timestamp: new Date().toISOString(),
+      outcome,
+      effective,
+      mode,
+      tool: typeof tool === 'string' ? tool : String(tool),
+      agentName,
+      userId: user?.id,
+      sessionId: user?.sessionId,
+      roles: Object.freeze([...(user?.roles ?? [])]),
+      decidingRole,
+      reason,
+      violations: Object.freeze([...violations]),
+      policyDigest: digest,
+      evaluationMs: performance.now() - started,
+    });
+    if (recorder) {
+      let refusal: string | undefined;
+      try {
+        refusal = recorder.recordDecision({ decision, args, user });
+      } catch (e) {
+        refusal = `audit unavailable: ${(e as Error)?.message ?? e}`;
+      }
+      if (refusal !== undefined && decision.effective !== 'deny') {
+        decision = Object.freeze({
+          ...decision,
+          outcome: 'deny',
+          effective: 'deny',
+          reason: refusal,
+          decidingRole: undefined,
+        });
+      }
+    }
+    notify(onDecision, { decision, args, user });
+    return { decision, args };
+  };
+
+  const enforcer: Enforcer = {
+    agentName: options.agentName,
+    mode,
+    decide,
+    explain(call) {
+      const state = current();
+      return explainCall('error' in state ? undefined : state.policy, call, call.user ?? tryGetUser(), limits);
+    },
+    couldCall(tool, user) {
+      const state = current();
+      if ('error' in state) return false;
+      const u = user ?? tryGetUser();
+      if (requireUser && !u) return false;
+      return state.policy
+        .effectiveRoles(u?.roles)
+        .some((role: string) => state.policy.entryFor(role, tool).mode !== 'deny');
+    },
+    reportApproval(input) {
+      const { args, ...rest } = input;
+      let argsHash: string;
+      try {
+        argsHash = hashArgs(args);
+      } catch {
+        argsHash = 'unhashable';
+      }
+      const event: ApprovalEvent = Object.freeze({ ...rest, argsHash, timestamp: new Date().toISOString() });
+      try {
+        recorder?.recordApproval?.(event);
+      } catch (e) {
+        process.emitWarning(`hexgate: recording an approval failed: ${(e as Error)?.message ?? e}`);
+      }
+      notify(onApproval, event);
+    },
+    guard(fn, guardOptions) {
+      if (!guardOptions || typeof guardOptions.tool !== 'string')
+        throw new InvalidOptionsError('guard(fn, { tool }) needs a tool name');
+      return async (input) => {
+        const { decision, args } = decide({
+          tool: guardOptions.tool,
+          args: input,
+          ...(guardOptions.agentName ? { agentName: guardOptions.agentName } : {}),
+        });
+        if (decision.effective === 'allow' && args) return fn(args as never);
+        if (decision.effective === 'approval_required' && args && guardOptions.approvalHandler) {
+          const argsHash = hashArgs(args);
+          enforcer.reportApproval({ status: 'requested', decision, args });
+          const answer = await askApproval(
+            guardOptions.approvalHandler,
+            { decision, args, argsHash },
+            { timeoutMs: guardOptions.approvalTimeoutMs },
+          );
+          const status = answer.approved ? 'approved' : answer.reason.includes('timed out') ? 'expired' : 'rejected';
+          enforcer.reportApproval({ status, decision, args, reason: answer.reason });
+          if (answer.approved) return fn(args as never);
+        }
+        throw new PolicyDeniedError(decision, decisionText(decision));
+      };
+    },
+    currentPolicy() {
+      const state = current();
+      return 'error' in state ? undefined : state.policy;
+    },
+  };
+  return Object.freeze(enforcer);
+}

@@ -1,0 +1,100 @@
+/**
+ * Reads one YAML policy file with the `yaml` library, which gives source
+ * positions for every node, rejects duplicate keys, and caps alias expansion
+ * (a "billion laughs" alias bomb is an error, not a hang).
+ */
+import { isMap, isScalar, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
+import type { PolicyIssue } from '../errors.ts';
+
+/** Alias expansions allowed while converting a document (yaml's own guard). */
+export const MAX_ALIAS_COUNT = 100;
+
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface YamlFile {
+  readonly file: string;
+  readonly value: unknown;
+  /** Position of the value at `path`, or of the key `key` inside the map at `path`. */
+  locate(path: readonly (string | number)[], key?: string): Position;
+  /** Position of a character `offset` inside the string scalar at `path`. */
+  locateInString(path: readonly (string | number)[], offset: number): Position;
+}
+
+export function readYaml(file: string, text: string, issues: PolicyIssue[]): YamlFile | undefined {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    schema: 'core',
+    prettyErrors: false,
+    strict: true,
+  });
+  const before = issues.length;
+  for (const e of doc.errors) {
+    const pos = e.linePos?.[0];
+    const message = e.message.split('\n')[0] ?? e.message;
+    issues.push({
+      file,
+      line: pos?.line ?? 1,
+      column: pos?.col ?? 1,
+      message: e.code === 'DUPLICATE_KEY' ? `duplicate key: ${message}` : `YAML syntax error: ${message}`,
+      ...(e.code === 'DUPLICATE_KEY' ? { hint: 'each key may appear once; merge the two entries' } : {}),
+    });
+  }
+  if (issues.length > before) return undefined;
+
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    issues.push({
+      file,
+      line: 1,
+      column: 1,
+      message: `cannot expand YAML aliases: ${(e as Error).message}`,
+      hint: `at most ${MAX_ALIAS_COUNT} alias expansions are allowed`,
+    });
+    return undefined;
+  }
+
+  const at = (offset: number): Position => {
+    const p = lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const nodeAt = (path: readonly (string | number)[]): Node | undefined => {
+    if (path.length === 0) return (doc.contents as Node | null) ?? undefined;
+    const n = doc.getIn(path as (string | number)[], true);
+    return n && typeof n === 'object' && 'range' in (n as object) ? (n as Node) : undefined;
+  };
+  const nearest = (path: readonly (string | number)[]): Node | undefined => {
+    for (let i = path.length; i >= 0; i--) {
+      const n = nodeAt(path.slice(0, i));
+      if (n) return n;
+    }
+    return undefined;
+  };
+
+  return {
+    file,
+    value,
+    locate(path, key) {
+      const node = nearest(path);
+      if (key !== undefined && node && isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+        const keyNode = pair?.key as Node | undefined;
+        if (keyNode?.range) return at(keyNode.range[0]);
+      }
+      return at(node?.range?.[0] ?? 0);
+    },
+    locateInString(path, offset) {
+      const node = nodeAt(path);
+      if (!node || !isScalar(node) || !node.range) return this.locate(path);
+      const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE;
+      const block = node.type === Scalar.BLOCK_FOLDED || node.type === Scalar.BLOCK_LITERAL;
+      return at(block ? node.range[0] : node.range[0] + (quoted ? 1 : 0) + offset);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The caller's identity, bound per request with AsyncLocalStorage.
+ *
+ * The store lives on `globalThis` under a `Symbol.for` key and is created
+ * lazily, so two copies of @hexgate/core (e.g. a duplicated install) share one
+ * scope, and importing this module has no side effect.
+ * This is the only file that imports `node:async_hooks`.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { MissingUserError } from './errors.ts';
+
+export interface User {
+  /** Stable identifier of the human or service the agent acts for. */
+  readonly id: string;
+  /** Role names from the policy. None (or unknown names) means the `default` role. */
+  readonly roles?: readonly string[];
+  readonly sessionId?: string;
+  /** Caller attributes, visible to constraints as `ctx.<name>`. */
+  readonly attributes?: Readonly<Record<string, unknown>>;
+}
+
+const STORE_KEY = Symbol.for('@hexgate/core.userScope');
+
+function store(): AsyncLocalStorage<User> {
+  const g = globalThis as Record<symbol, unknown>;
+  let als = g[STORE_KEY] as AsyncLocalStorage<User> | undefined;
+  if (!als) {
+    als = new AsyncLocalStorage<User>();
+    Object.defineProperty(g, STORE_KEY, { value: als, enumerable: false, configurable: false, writable: false });
+  }
+  return als;
+}
+
+/** Runs `fn` with `user` in scope for everything it calls, sync or async. */
+export function runWithUser<T>(user: User, fn: () => T): T {
+  return store().run(freezeUser(user), fn);
+}
+
+/** The user in scope; throws `MissingUserError` when there is none. */
+export function getUser(): User {
+  const user = store().getStore();
+  if (!user) throw new MissingUserError();
+  return user;
+}
+
+/** The user in scope, or `undefined`. */
+export function tryGetUser(): User | undefined {
+  return store().getStore();
+}
+
+/** A defensive frozen copy, so a caller mutating its object later changes nothing in flight. */
+function freezeUser(user: User): User {
+  if (Object.isFrozen(user)) return user;
+  return Object.freeze({
+    ...user,
+    ...(user.roles ? { roles: Object.freeze([...user.roles]) } : {}),
+    ...(user.attributes ? { attributes: Object.freeze({ ...user.attributes }) } : {}),
+  });
+}

@@ -1,0 +1,13 @@
+import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
+
+// Workspace packages export "@hexgate/source" -> src/*.ts, so tests and
+// typecheck run against sources without a build step.
+const conditions = ['@hexgate/source', 'import', 'module', 'node', 'default'];
+
+export function hexgateProject(name: string, extra: UserWorkspaceConfig['test'] = {}) {
+  return defineProject({
+    resolve: { conditions },
+    ssr: { resolve: { conditions, externalConditions: conditions } },
+    test: { name, environment: 'node', testTimeout: 20_000, ...extra },
+  });
+}
