@@ -54,4 +54,5 @@ export {
 export type { ConstraintTrace, Explanation, OperandTrace, RoleTrace, TriState } from './explain.ts';
 export { buildPolicy, loadPolicy, loadPolicySync, type PolicyFileText, parsePolicy } from './policy/load-policy.ts';
 export type { Policy, SourceLocation } from './policy/policy.ts';
+export { isSecretKey, REDACTED, type RedactOptions, redact } from './redact.ts';
 export { getUser, runWithUser, tryGetUser, type User } from './user-scope.ts';
