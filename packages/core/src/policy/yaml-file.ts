@@ -3,7 +3,7 @@
  * positions for every node, rejects duplicate keys, and caps alias expansion
  * (a "billion laughs" alias bomb is an error, not a hang).
  */
-import { isMap, isScalar, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
+import { isMap, isScalar, LineCounter, type Node, parseDocument, Scalar, visit } from 'yaml';
 import type { PolicyIssue } from '../errors.ts';
 
 /** Alias expansions allowed while converting a document (yaml's own guard). */
@@ -27,7 +27,7 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
-    uniqueKeys: true,
+    uniqueKeys: false,
     schema: 'core',
     prettyErrors: false,
     strict: true,
@@ -44,6 +44,27 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
       ...(e.code === 'DUPLICATE_KEY' ? { hint: 'each key may appear once; merge the two entries' } : {}),
     });
   }
+  // Duplicate keys are found here rather than by the parser, to point at the second key itself.
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (seen.has(key)) {
+          const pos = lines.linePos(pair.key.range?.[0] ?? 0);
+          issues.push({
+            file,
+            line: pos.line,
+            column: pos.col,
+            message: `duplicate key '${key}'`,
+            hint: 'each key may appear once; merge the two entries',
+          });
+        }
+        seen.add(key);
+      }
+    },
+  });
   if (issues.length > before) return undefined;
 
   let value: unknown;

@@ -45,7 +45,7 @@ export function recordingEnforcer(
       options.onApproval?.(e);
     },
   });
-  return Object.assign(Object.create(enforcer) as Enforcer, enforcer, { decisions, approvals });
+  return { ...enforcer, decisions, approvals };
 }
 
 /** Runs `fn` as a test user (`id` defaults to `test-user`). */

@@ -1,0 +1,48 @@
+import { describe, expect, it, vi } from 'vitest';
+import { getUser, HexgateError, MissingUserError, runWithUser, tryGetUser } from './index.ts';
+
+describe('user scope', () => {
+  it('binds a user for sync and async work, and nothing outside', async () => {
+    expect(tryGetUser()).toBeUndefined();
+    expect(() => getUser()).toThrow(MissingUserError);
+    await runWithUser({ id: 'a' }, async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      expect(getUser().id).toBe('a');
+    });
+    expect(tryGetUser()).toBeUndefined();
+  });
+
+  it('concurrent requests never see each other', async () => {
+    const seen = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        runWithUser({ id: `u${i}` }, async () => {
+          await new Promise((r) => setTimeout(r, (i * 7) % 5));
+          await Promise.resolve();
+          return getUser().id;
+        }),
+      ),
+    );
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => `u${i}`));
+  });
+
+  it('the bound user is a frozen copy: later mutation of the caller object changes nothing', () => {
+    const roles = ['a'];
+    const user = { id: 'x', roles };
+    runWithUser(user, () => {
+      roles.push('admin');
+      expect(getUser().roles).toEqual(['a']);
+      expect(Object.isFrozen(getUser().roles)).toBe(true);
+    });
+  });
+
+  it('two copies of the module share one scope, and errors are recognised across copies', async () => {
+    vi.resetModules();
+    const copy = (await import('./user-scope.ts?copy=2')) as typeof import('./user-scope.ts');
+    const errorsCopy = (await import('./errors.ts?copy=2')) as typeof import('./errors.ts');
+    runWithUser({ id: 'shared' }, () => expect(copy.getUser().id).toBe('shared'));
+    const foreign = new errorsCopy.MissingUserError();
+    expect(foreign).not.toBeInstanceOf(MissingUserError);
+    expect(HexgateError.isInstance(foreign)).toBe(true);
+    expect(HexgateError.isInstance(new Error('x'))).toBe(false);
+  });
+});
