@@ -186,6 +186,8 @@ describe('arguments that are not plain JSON data are denied', () => {
   });
 
   it('including getters, cycles, symbol keys, sparse lists and too-deep nesting', () => {
+    const sparse = [1, 2, 3];
+    delete sparse[1];
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
     let deep: unknown = 1;
@@ -194,7 +196,7 @@ describe('arguments that are not plain JSON data are denied', () => {
       Object.defineProperty({}, 'x', { get: () => 1, enumerable: true }),
       cyclic,
       { [Symbol('k')]: 1 },
-      { list: [1, , 3] },
+      { list: sparse },
       deep,
       JSON.stringify(deep),
       '{"a": 1e400}',
