@@ -116,6 +116,29 @@ export interface Enforcer {
   currentPolicy(): Policy | undefined;
 }
 
+/**
+ * Date#toISOString costs hundreds of ns; decisions made in the same
+ * millisecond share one string.
+ */
+let lastMs = 0;
+let lastIso = '';
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
+const NO_ROLES: readonly string[] = Object.freeze([]);
+
+/** Users bound with runWithUser already carry frozen role lists; copy only when needed. */
+function frozenRoles(roles: readonly string[] | undefined): readonly string[] {
+  if (!roles || roles.length === 0) return NO_ROLES;
+  return Object.isFrozen(roles) ? roles : Object.freeze([...roles]);
+}
+
 function isPolicy(p: Policy | PolicyProvider): p is Policy {
   return typeof (p as Policy).evaluate === 'function';
 }
@@ -176,7 +199,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
           outcome = verdict.outcome;
           reason = verdict.reason;
           violations = verdict.violations;
-          decidingRole = verdict.decidingRole;
+          decidingRole = verdict.role;
         }
       }
     } catch (e) {
@@ -187,7 +210,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     const effective: Outcome = mode === 'shadow' && args !== undefined ? 'allow' : outcome;
     let decision: Decision = Object.freeze({
       id: randomUUID(),
-      timestamp: new Date().toISOString(),
+      timestamp: isoNow(),
       outcome,
       effective,
       mode,
@@ -195,10 +218,10 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       agentName,
       userId: user?.id,
       sessionId: user?.sessionId,
-      roles: Object.freeze([...(user?.roles ?? [])]),
+      roles: frozenRoles(user?.roles),
       decidingRole,
       reason,
-      violations: Object.freeze([...violations]),
+      violations: Object.isFrozen(violations) ? violations : Object.freeze([...violations]),
       policyDigest: digest,
       evaluationMs: performance.now() - started,
     });

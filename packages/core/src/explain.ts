@@ -89,9 +89,10 @@ export function explainCall(
     };
 
   const verdict = policy.evaluate(tool, snap.args, user);
+  const results = policy.evaluateEach(tool, snap.args, user);
   const requested = user?.roles && user.roles.length > 0 ? [...user.roles] : [undefined];
   const roles: RoleTrace[] = [];
-  for (const result of verdict.results) {
+  for (const result of results) {
     const entry = result.entry;
     const role = policy.roles.get(result.role);
     const env: EvalEnv = {
@@ -127,16 +128,16 @@ export function explainCall(
     });
   }
   const combination =
-    verdict.results.length === 1
+    results.length === 1
       ? `one role evaluated: ${verdict.outcome}`
-      : `${verdict.results.length} roles evaluated (allow beats approval_required beats deny): ${verdict.outcome} from '${verdict.decidingRole}'`;
+      : `${results.length} roles evaluated (allow beats approval_required beats deny): ${verdict.outcome} from '${verdict.role}'`;
   return {
     ...base,
     argsError: undefined,
     roles,
     combination,
     outcome: verdict.outcome,
-    decidingRole: verdict.decidingRole,
+    decidingRole: verdict.role,
     reason: verdict.reason,
     violations: verdict.violations,
   };

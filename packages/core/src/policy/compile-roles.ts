@@ -21,6 +21,7 @@ import {
   type CompiledRole,
   Policy,
   type SourceLocation,
+  violationReason,
 } from './policy.ts';
 import type { Mode, RawRolePolicy, RawToolEntry } from './policy-schema.ts';
 import { didYouMean } from './suggest.ts';
@@ -124,15 +125,11 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
         definedIn: e.definedIn,
         tool: e.tool,
         location: e.location,
+        reasons: new Map<string, string>(),
         constraints: Object.freeze(
           e.constraints.map((c): CompiledConstraint => {
             try {
-              return Object.freeze({
-                source: c.source,
-                ast: c.ast,
-                location: c.location,
-                test: compileExpr(c.ast, r.consts),
-              });
+              return Object.freeze({ ...shared(c), test: compileExpr(c.ast, r.consts) });
             } catch (err) {
               if (!(err instanceof ConstraintCompileError)) throw err;
               const key = `${c.location.file}:${c.location.line}:${c.location.column}:${err.message}`;
@@ -144,7 +141,7 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
                   ...(err.hint ? { hint: err.hint } : {}),
                 });
               }
-              return Object.freeze({ source: c.source, ast: c.ast, location: c.location, test: () => undefined });
+              return Object.freeze({ ...shared(c), test: () => undefined });
             }
           }),
         ),
@@ -153,7 +150,14 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
     for (const [t, e] of r.tools) tools.set(t, compile(e));
     const defaultEntry: CompiledEntry = r.defaultEntry
       ? compile(r.defaultEntry)
-      : Object.freeze({ mode: 'deny', constraints: [], definedIn: src.name, tool: undefined, location: undefined });
+      : Object.freeze({
+          mode: 'deny',
+          constraints: [],
+          definedIn: src.name,
+          tool: undefined,
+          location: undefined,
+          reasons: new Map<string, string>(),
+        });
     roles.set(
       src.name,
       Object.freeze({
@@ -170,6 +174,16 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
   if (issues.length > 0) throw new PolicyLoadError(issues);
 
   return new Policy(roles, digestOf(byName), files);
+}
+
+function shared(c: { source: string; ast: Expr; location: SourceLocation }) {
+  return {
+    source: c.source,
+    ast: c.ast,
+    location: c.location,
+    alone: Object.freeze([c.source]),
+    aloneReason: violationReason([c.source]),
+  };
 }
 
 function parseEntry(

@@ -22,6 +22,9 @@ export interface CompiledConstraint {
   readonly ast: Expr;
   readonly test: CompiledExpr;
   readonly location: SourceLocation;
+  /** Precomputed `[source]` and its reason, for the common single-violation deny. */
+  readonly alone: readonly string[];
+  readonly aloneReason: string;
 }
 
 export interface CompiledEntry {
@@ -32,6 +35,8 @@ export interface CompiledEntry {
   /** `undefined` for a `default_policy` entry (or the built-in deny). */
   readonly tool: string | undefined;
   readonly location: SourceLocation | undefined;
+  /** Reasons by tool name, filled on first use (bounded). */
+  readonly reasons: Map<string, string>;
 }
 
 export interface CompiledRole {
@@ -54,13 +59,8 @@ export interface RoleResult {
   readonly entry: CompiledEntry;
 }
 
-export interface PolicyVerdict {
-  readonly outcome: Outcome;
-  readonly decidingRole: string | undefined;
-  readonly reason: string;
-  readonly violations: readonly string[];
-  readonly results: readonly RoleResult[];
-}
+/** The decision for one call: the deciding role's result (violations merged when every role denied). */
+export type PolicyVerdict = RoleResult;
 
 const RANK: Record<Outcome, number> = { deny: 0, approval_required: 1, allow: 2 };
 
@@ -73,6 +73,7 @@ const BUILTIN_DENY: CompiledEntry = Object.freeze({
   definedIn: DEFAULT_ROLE,
   tool: undefined,
   location: undefined,
+  reasons: new Map(),
 });
 
 export class Policy {
@@ -132,75 +133,110 @@ export class Policy {
     return role.tools.get(tool) ?? role.defaultEntry;
   }
 
-  /** @internal Decide one call. Never throws: an evaluation error is a deny. */
+  /**
+   * @internal Decide one call. Never throws: an evaluation error is a deny.
+   * This is the hot path: no per-call arrays unless several roles are held,
+   * reasons are precomputed, and the common single-role case goes straight
+   * to one role's entry.
+   */
   evaluate(tool: string, args: unknown, user: User | undefined): PolicyVerdict {
-    const names = this.effectiveRoles(user?.roles);
+    const roles = user?.roles;
     const ctx = user?.attributes ?? MISSING;
     const userId = user?.id ?? MISSING;
+    if (roles === undefined || roles.length <= 1) {
+      const role = roles?.length === 1 ? this.selectable(roles[0]) : DEFAULT_ROLE;
+      return this.evaluateRole(role, { args, ctx, userId, role, tool });
+    }
     let best: RoleResult | undefined;
-    const results: RoleResult[] = [];
-    for (const role of names) {
+    let denied: RoleResult[] | undefined;
+    for (const role of this.effectiveRoles(roles)) {
       const result = this.evaluateRole(role, { args, ctx, userId, role, tool });
-      results.push(result);
+      if (result.outcome === 'allow') return result; // nothing beats allow
       if (!best || RANK[result.outcome] > RANK[best.outcome]) best = result;
-      if (result.outcome === 'allow') break; // nothing beats allow
+      if (result.outcome === 'deny') (denied ??= []).push(result);
     }
     const decided = best as RoleResult;
-    if (decided.outcome !== 'deny' || results.length === 1) {
-      return {
-        outcome: decided.outcome,
-        decidingRole: decided.role,
-        reason: decided.reason,
-        violations: decided.violations,
-        results,
-      };
-    }
+    if (decided.outcome !== 'deny' || !denied || denied.length === 1) return decided;
     // Every role denied: report the first role and every violation found.
-    const violations = [...new Set(results.flatMap((r) => r.violations))];
-    return { outcome: 'deny', decidingRole: decided.role, reason: decided.reason, violations, results };
+    const violations = Object.freeze([...new Set(denied.flatMap((r) => r.violations))]);
+    return { ...decided, violations };
+  }
+
+  /** @internal Every role's result, for explanations (not on the hot path). */
+  evaluateEach(tool: string, args: unknown, user: User | undefined): RoleResult[] {
+    const ctx = user?.attributes ?? MISSING;
+    const userId = user?.id ?? MISSING;
+    return this.effectiveRoles(user?.roles).map((role) => this.evaluateRole(role, { args, ctx, userId, role, tool }));
+  }
+
+  private selectable(name: unknown): string {
+    const role = typeof name === 'string' ? this.roles.get(name) : undefined;
+    return role && !role.isMixin ? (name as string) : DEFAULT_ROLE;
   }
 
   private evaluateRole(role: string, env: EvalEnv): RoleResult {
     const entry = this.entryFor(role, env.tool);
-    const tool = env.tool;
-    if (entry === BUILTIN_DENY) {
-      return {
-        role,
-        outcome: 'deny',
-        reason: 'the policy defines no default role, so callers without a known role are denied',
-        violations: [],
-        entry,
-      };
+    if (entry.mode === 'deny' || entry === BUILTIN_DENY) {
+      return { role, outcome: 'deny', reason: reasonFor(entry, role, env.tool), violations: NONE, entry };
     }
-    const viaDefault = entry.tool === undefined;
-    if (entry.mode === 'deny') {
-      const reason = viaDefault
-        ? `tool '${tool}' is not allowed for role '${role}' (default policy)`
-        : `tool '${tool}' is denied for role '${role}'`;
-      return { role, outcome: 'deny', reason, violations: [], entry };
-    }
-    const violations: string[] = [];
-    for (const c of entry.constraints) {
+    let violations: string[] | undefined;
+    const constraints = entry.constraints;
+    for (let i = 0; i < constraints.length; i++) {
+      const c = constraints[i] as CompiledConstraint;
       let ok: boolean | undefined;
       try {
         ok = c.test(env, undefined);
       } catch {
         ok = undefined; // fail closed on any evaluation error
       }
-      if (ok !== true) violations.push(c.source);
+      if (ok !== true) (violations ??= []).push(c.source);
     }
-    if (violations.length > 0) {
-      return { role, outcome: 'deny', reason: `constraint not satisfied: ${violations.join('; ')}`, violations, entry };
-    }
-    if (entry.mode === 'approval_required') {
+    if (violations) {
+      if (violations.length === 1) {
+        const c = constraints.find((x) => x.source === violations?.[0]) as CompiledConstraint;
+        return { role, outcome: 'deny', reason: c.aloneReason, violations: c.alone, entry };
+      }
       return {
         role,
-        outcome: 'approval_required',
-        reason: `role '${role}' needs human approval to call '${tool}'`,
-        violations,
+        outcome: 'deny',
+        reason: violationReason(violations),
+        violations: Object.freeze(violations),
         entry,
       };
     }
-    return { role, outcome: 'allow', reason: `allowed for role '${role}'`, violations, entry };
+    return { role, outcome: entry.mode, reason: reasonFor(entry, role, env.tool), violations: NONE, entry };
   }
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+export function violationReason(violations: readonly string[]): string {
+  return `constraint not satisfied: ${violations.join('; ')}`;
+}
+
+/**
+ * Reasons are the same for every call of a (role, entry, tool). Each compiled
+ * entry belongs to one role, so they are cached on the entry by tool name
+ * (bounded, since tool names come from callers).
+ */
+const MAX_CACHED_REASONS = 4096;
+
+function reasonFor(entry: CompiledEntry, role: string, tool: string): string {
+  let reason = entry.reasons.get(tool);
+  if (reason === undefined) {
+    reason = buildReason(entry, role, tool);
+    if (entry !== BUILTIN_DENY && entry.reasons.size < MAX_CACHED_REASONS) entry.reasons.set(tool, reason);
+  }
+  return reason;
+}
+
+function buildReason(entry: CompiledEntry, role: string, tool: string): string {
+  if (entry === BUILTIN_DENY) return 'the policy defines no default role, so callers without a known role are denied';
+  if (entry.mode === 'deny') {
+    return entry.tool === undefined
+      ? `tool '${tool}' is not allowed for role '${role}' (default policy)`
+      : `tool '${tool}' is denied for role '${role}'`;
+  }
+  if (entry.mode === 'approval_required') return `role '${role}' needs human approval to call '${tool}'`;
+  return `allowed for role '${role}'`;
 }
