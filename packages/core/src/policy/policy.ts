@@ -153,7 +153,10 @@ export class Policy {
       const result = this.evaluateRole(role, { args, ctx, userId, role, tool });
       if (result.outcome === 'allow') return result; // nothing beats allow
       if (!best || RANK[result.outcome] > RANK[best.outcome]) best = result;
-      if (result.outcome === 'deny') (denied ??= []).push(result);
+      if (result.outcome === 'deny') {
+        denied ??= [];
+        denied.push(result);
+      }
     }
     const decided = best as RoleResult;
     if (decided.outcome !== 'deny' || !denied || denied.length === 1) return decided;
@@ -189,7 +192,10 @@ export class Policy {
       } catch {
         ok = undefined; // fail closed on any evaluation error
       }
-      if (ok !== true) (violations ??= []).push(c.source);
+      if (ok !== true) {
+        violations ??= [];
+        violations.push(c.source);
+      }
     }
     if (violations) {
       if (violations.length === 1) {
