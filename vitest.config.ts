@@ -5,6 +5,6 @@ import { defineConfig } from 'vitest/config';
 // through the "@hexgate/source" export condition (no build needed to test).
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'examples/*'],
+    projects: ['packages/*/vitest.config.ts', 'examples/*/vitest.config.ts'],
   },
 });
