@@ -1,0 +1,57 @@
+/**
+ * The caller a command decides for: builds the `User` from `--user-id`,
+ * `--role` and `--ctx` (or a test case's `user:`), and warns about role names
+ * the policy does not define, which silently fall back to `default`.
+ */
+import { describePolicy, type Policy, type User } from '@hexgate/core';
+import { didYouMean } from './suggest.ts';
+
+export interface CallerInput {
+  readonly id?: string | undefined;
+  readonly roles?: readonly string[] | undefined;
+  readonly attributes?: Readonly<Record<string, unknown>> | undefined;
+  readonly sessionId?: string | undefined;
+}
+
+/**
+ * No id, roles or attributes means no user at all (the `default` role).
+ * A user given without an id has no `user.id`: constraints on it are
+ * undefined, exactly as core treats a missing id, rather than a made-up one.
+ */
+export function userFrom(input: CallerInput | undefined): User | undefined {
+  if (!input || (input.id === undefined && !input.roles?.length && input.attributes === undefined)) return undefined;
+  const user: Record<string, unknown> = {};
+  if (input.id !== undefined) user.id = input.id;
+  if (input.roles?.length) user.roles = [...input.roles];
+  if (input.attributes !== undefined) user.attributes = input.attributes;
+  if (input.sessionId !== undefined) user.sessionId = input.sessionId;
+  return user as unknown as User;
+}
+
+/** One warning per role name that is unknown or a mixin (both are evaluated as `default`). */
+export function roleWarnings(policy: Policy, roles: readonly string[] | undefined): string[] {
+  const fallback = policy.hasDefaultRole
+    ? "it falls back to 'default'"
+    : "it falls back to 'default', which this policy does not define (deny everything)";
+  const described = describePolicy(policy).roles;
+  const warnings: string[] = [];
+  for (const name of new Set(roles ?? [])) {
+    const role = described.find((r) => r.name === name);
+    if (role && !role.isMixin) continue;
+    if (role?.isMixin) {
+      warnings.push(`role '${name}' is a mixin, not a role a caller can hold; ${fallback}`);
+      continue;
+    }
+    const hint = didYouMean(name, policy.roleNames);
+    warnings.push(`role '${name}' is not defined in the policy; ${fallback}${hint ? ` (${hint})` : ''}`);
+  }
+  return warnings;
+}
+
+export function describeUser(user: User | undefined): string {
+  if (!user) return 'none (default role)';
+  const parts = [user.id === undefined ? 'no id' : `id ${user.id}`];
+  parts.push(user.roles?.length ? `roles ${user.roles.join(', ')}` : 'no roles (default role)');
+  if (user.attributes !== undefined) parts.push(`ctx ${JSON.stringify(user.attributes)}`);
+  return parts.join('; ');
+}
