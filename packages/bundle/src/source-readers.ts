@@ -1,0 +1,183 @@
+/**
+ * How each kind of policy source fetches a snapshot. A reader returns the
+ * raw content plus a fingerprint (so an unchanged policy is recognised
+ * without re-parsing) and an `open()` that verifies and builds it. Readers
+ * never touch the policy in force; the source decides what to swap.
+ */
+import type { Policy } from '@hexgate/core';
+import { PolicyLoadError } from '@hexgate/core';
+import type { BundleManifest } from './manifest.ts';
+import { type BundleContents, openBundle, sha256, type TrustSettings } from './open-bundle.ts';
+import { contentsKey, fingerprint, readBundleDir } from './read-bundle-dir.ts';
+import { buildFromFiles, type PolicyFiles, readPolicyFiles } from './read-policy-files.ts';
+import { parseServedDocument } from './served-bundle.ts';
+import { bundleFailure, PolicySourceError } from './source-error.ts';
+import { readStable } from './stable-read.ts';
+
+export interface Candidate {
+  readonly policy: Policy;
+  readonly bundle?: {
+    readonly manifest: BundleManifest;
+    readonly manifestSha256: string;
+    readonly signatureVerified: boolean;
+  };
+}
+
+export type ReadResult =
+  | { readonly type: 'not-modified' }
+  | {
+      readonly type: 'content';
+      /** Fingerprint of the raw content. */
+      readonly key: string;
+      readonly etag?: string;
+      /** Verifies and builds the content. Throws `PolicySourceError`. */
+      open(trust: TrustSettings): Candidate;
+    };
+
+export interface ReadContext {
+  readonly signal: AbortSignal;
+  /** The ETag of the content in force (HTTP). */
+  readonly etag: string | undefined;
+}
+
+export interface Reader {
+  read(ctx: ReadContext): Promise<ReadResult>;
+}
+
+function readFailure(location: string, e: unknown): PolicySourceError {
+  if (e instanceof PolicySourceError) return e;
+  if (PolicyLoadError.isInstance(e)) return new PolicySourceError('read', e.message, { issues: e.issues, cause: e });
+  return new PolicySourceError('read', `cannot read ${location}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
+/** A YAML policy file or directory. */
+export function yamlReader(path: string, kind: 'file' | 'directory', settleMs: number): Reader {
+  const keyOf = (r: PolicyFiles) => `${r.kind}:${fingerprint(new Map(r.files.map((f) => [f.name, f.bytes] as const)))}`;
+  return {
+    async read(ctx) {
+      let stable: { value: PolicyFiles; key: string };
+      try {
+        stable = await readStable(() => readPolicyFiles(path), keyOf, { settleMs, signal: ctx.signal });
+      } catch (e) {
+        throw readFailure(path, e);
+      }
+      const files = stable.value;
+      if (files.kind !== kind)
+        throw new PolicySourceError('read', `${path} was a policy ${kind} and is now a ${files.kind}; refusing it`);
+      return {
+        type: 'content',
+        key: stable.key,
+        open() {
+          try {
+            return { policy: buildFromFiles(files, path) };
+          } catch (e) {
+            if (PolicyLoadError.isInstance(e))
+              throw new PolicySourceError('policy-invalid', e.message, { issues: e.issues, cause: e });
+            throw e;
+          }
+        },
+      };
+    },
+  };
+}
+
+function openContents(contents: BundleContents, trust: TrustSettings, location: string): Candidate {
+  const opened = openBundle(contents, trust, location);
+  if (!opened.ok || !opened.policy || !opened.manifest || !opened.manifestSha256)
+    throw bundleFailure(location, opened.problems);
+  return {
+    policy: opened.policy,
+    bundle: {
+      manifest: opened.manifest,
+      manifestSha256: opened.manifestSha256,
+      signatureVerified: opened.signatureVerified,
+    },
+  };
+}
+
+/** A bundle directory on disk. */
+export function bundleDirReader(dir: string, settleMs: number): Reader {
+  return {
+    async read(ctx) {
+      let stable: { value: BundleContents; key: string };
+      try {
+        stable = await readStable(() => readBundleDir(dir), contentsKey, { settleMs, signal: ctx.signal });
+      } catch (e) {
+        throw readFailure(dir, e);
+      }
+      return { type: 'content', key: stable.key, open: (trust) => openContents(stable.value, trust, dir) };
+    },
+  };
+}
+
+export interface HttpReaderOptions {
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A served bundle document (see served-bundle.ts), fetched with If-None-Match. */
+export function httpReader(url: string, options: HttpReaderOptions): Reader {
+  return {
+    async read(ctx) {
+      const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+      if (ctx.etag) headers['if-none-match'] = ctx.etag;
+      let res: Response;
+      let body: Buffer;
+      try {
+        res = await fetch(url, {
+          headers,
+          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(options.timeoutMs)]),
+          cache: 'no-store',
+        });
+        if (res.status === 304) {
+          await res.body?.cancel();
+          return { type: 'not-modified' };
+        }
+        if (res.status !== 200) {
+          await res.body?.cancel();
+          throw new PolicySourceError('http-status', `${url} answered HTTP ${res.status}`);
+        }
+        const length = Number(res.headers.get('content-length') ?? '0');
+        if (length > options.maxBytes) {
+          await res.body?.cancel();
+          throw new PolicySourceError(
+            'http-status',
+            `${url} sent ${length} bytes, more than maxBytes ${options.maxBytes}`,
+          );
+        }
+        body = await readLimited(res, options.maxBytes, url);
+      } catch (e) {
+        if (e instanceof PolicySourceError) throw e;
+        const cause = (e as Error & { cause?: Error })?.cause;
+        const detail = cause?.message ? `${(e as Error).message} (${cause.message})` : (e as Error)?.message;
+        throw new PolicySourceError('network', `cannot fetch ${url}: ${detail ?? String(e)}`, { cause: e });
+      }
+      const etag = res.headers.get('etag') ?? undefined;
+      return {
+        type: 'content',
+        key: sha256(body),
+        ...(etag ? { etag } : {}),
+        open(trust) {
+          const parsed = parseServedDocument(body);
+          if ('problems' in parsed) throw bundleFailure(url, parsed.problems);
+          return openContents(parsed, trust, url);
+        },
+      };
+    },
+  };
+}
+
+async function readLimited(res: Response, maxBytes: number, url: string): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (!res.body) return Buffer.alloc(0);
+  for await (const chunk of res.body) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      throw new PolicySourceError('http-status', `${url} sent more than maxBytes ${maxBytes}`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
