@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import * as core from './index.ts';
+import * as testing from './testing/index.ts';
+
+// The public surface is deliberate: adding or removing an export must be a
+// visible change to this list, reviewed like any API change.
+describe('public API surface', () => {
+  it('@hexgate/core exports exactly these runtime names', () => {
+    expect(Object.keys(core).sort()).toEqual([
+      'DEFAULT_APPROVAL_TIMEOUT_MS',
+      'DEFAULT_ARGS_LIMITS',
+      'HexgateError',
+      'InvalidOptionsError',
+      'MissingUserError',
+      'PolicyDeniedError',
+      'PolicyLoadError',
+      'REDACTED',
+      'askApproval',
+      'buildPolicy',
+      'canonicalJson',
+      'createEnforcer',
+      'decisionPayload',
+      'decisionText',
+      'describePolicy',
+      'formatIssue',
+      'getUser',
+      'hashArgs',
+      'isSecretKey',
+      'loadPolicy',
+      'loadPolicySync',
+      'parsePolicy',
+      'redact',
+      'runWithUser',
+      'sha256Hex',
+      'tryGetUser',
+    ]);
+  });
+
+  it('@hexgate/core/testing exports exactly these runtime names', () => {
+    expect(Object.keys(testing).sort()).toEqual(['recordingEnforcer', 'testPolicy', 'withTestUser']);
+  });
+});
