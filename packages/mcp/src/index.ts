@@ -1,0 +1,10 @@
+/**
+ * @hexgate/mcp public API. Anything exported here is public and versioned;
+ * everything else is internal.
+ */
+
+export type { GateOptions } from './gate-options.ts';
+export type { McpRequestExtra, ResolveUser } from './resolve-caller.ts';
+export { DECISION_META_KEY, toToolResult } from './to-tool-result.ts';
+export { type WithHexgateOptions, withHexgate } from './with-hexgate.ts';
+export { type LowLevelServer, withHexgateServer } from './with-hexgate-server.ts';

@@ -1,0 +1,47 @@
+/**
+ * Who is calling: always the server's own answer (`resolveUser(extra)`,
+ * typically from the verified token in `extra.authInfo`), never anything the
+ * client put in the tool arguments. A resolver that throws fails the request:
+ * it must not silently downgrade to the anonymous `default` role.
+ */
+import { type Enforcer, HexgateError, type User } from '@hexgate/core';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { ErrorCode, McpError, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { asCaller } from './caller-scope.ts';
+
+export type McpRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** Maps a request's transport context to the caller; `undefined` means anonymous (the `default` role). */
+export type ResolveUser = (extra: McpRequestExtra) => User | undefined | Promise<User | undefined>;
+
+export function callerResolver(
+  resolveUser: ResolveUser | undefined,
+): (extra: McpRequestExtra) => Promise<User | undefined> {
+  if (resolveUser !== undefined && typeof resolveUser !== 'function') {
+    throw new HexgateError('INVALID_OPTIONS', 'resolveUser must be a function (extra) => User | undefined');
+  }
+  return async (extra) => {
+    if (!resolveUser) return undefined;
+    try {
+      const user = await resolveUser(extra);
+      if (user !== undefined && (typeof user !== 'object' || user === null || typeof user.id !== 'string')) {
+        throw new TypeError('resolveUser returned something that is not a User ({ id: string, roles? })');
+      }
+      return user;
+    } catch (e) {
+      throw new McpError(
+        ErrorCode.InternalError,
+        `hexgate: could not resolve the caller: ${(e as Error)?.message ?? e}`,
+      );
+    }
+  };
+}
+
+/** The subset of `tools` the caller could ever be allowed (allow or approval). Hiding is a convenience: calls are still decided. */
+export function visibleTools<T extends { readonly name: string }>(
+  enforcer: Enforcer,
+  tools: readonly T[],
+  user: User | undefined,
+): T[] {
+  return asCaller(user, () => tools.filter((tool) => enforcer.couldCall(tool.name, user)));
+}

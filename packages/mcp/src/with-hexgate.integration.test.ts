@@ -1,0 +1,343 @@
+import { type FrozenArgs, runWithUser, tryGetUser, type User } from '@hexgate/core';
+import { recordingEnforcer } from '@hexgate/core/testing';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DECISION_META_KEY, withHexgate } from './index.ts';
+
+const POLICY = `
+roles:
+  default:
+    tools:
+      read_file:
+        mode: allow
+        constraints:
+          - startswith(args.path, "/srv/")
+  operator:
+    tools:
+      read_file: { mode: allow }
+      delete_file:
+        mode: approval_required
+        constraints:
+          - startswith(args.path, "/srv/tmp/")
+      late_tool: { mode: allow }
+      whoami: { mode: allow }
+      schedule: { mode: allow }
+`;
+
+/** Roles come from the verified token (here: its scopes), never from tool arguments. */
+const resolveUser = (extra: { authInfo?: AuthInfo }): User | undefined =>
+  extra.authInfo ? { id: extra.authInfo.clientId, roles: extra.authInfo.scopes } : undefined;
+
+const operatorToken: AuthInfo = { token: 't-op', clientId: 'olga', scopes: ['operator'] };
+
+interface Fixture {
+  server: McpServer;
+  calls: { tool: string; args: unknown; user: User | undefined }[];
+}
+
+function buildServer(): Fixture {
+  const server = new McpServer({ name: 'files-server', version: '1.0.0' });
+  const calls: Fixture['calls'] = [];
+  const record = (tool: string, args: unknown) => calls.push({ tool, args, user: tryGetUser() });
+  server.registerTool(
+    'read_file',
+    // The transform runs in the SDK's validation, before the policy decides.
+    { description: 'Read a file', inputSchema: { path: z.string().transform((p) => p.trim()) } },
+    async (args) => {
+      record('read_file', args);
+      return { content: [{ type: 'text', text: `contents of ${args.path}` }] };
+    },
+  );
+  server.registerTool(
+    'delete_file',
+    { description: 'Delete a file', inputSchema: { path: z.string() } },
+    async (args) => {
+      record('delete_file', args);
+      return { content: [{ type: 'text', text: `deleted ${args.path}` }] };
+    },
+  );
+  server.registerTool('whoami', { description: 'Who am I' }, async () => {
+    record('whoami', undefined);
+    return { content: [{ type: 'text', text: tryGetUser()?.id ?? 'nobody' }] };
+  });
+  return { server, calls };
+}
+
+const open: Client[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+async function connect(server: McpServer, authInfo?: AuthInfo): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  if (authInfo) {
+    // What an HTTP auth middleware does: every request reaches the server with the verified token.
+    const send = clientSide.send.bind(clientSide);
+    clientSide.send = (message, options) => send(message, { ...options, authInfo });
+  }
+  await server.connect(serverSide);
+  const client = new Client({ name: 'test-client', version: '1.0.0' });
+  await client.connect(clientSide);
+  open.push(client);
+  return client;
+}
+
+const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
+
+describe('withHexgate(McpServer)', () => {
+  it('allows a call and runs the tool with the exact snapshot the policy decided on', async () => {
+    const { server, calls } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const client = await connect(server);
+
+    const result = await client.callTool({ name: 'read_file', arguments: { path: '  /srv/a.txt ' } });
+
+    expect(result.isError).toBeFalsy();
+    expect(text(result)).toBe('contents of /srv/a.txt');
+    expect(calls).toHaveLength(1);
+    const decided = enforcer.decisions[0];
+    expect(decided?.decision.outcome).toBe('allow');
+    expect(decided?.decision.agentName).toBe('files-server');
+    // Decided after the SDK's validation (the trimmed path), and the very same frozen object ran.
+    expect(decided?.args).toEqual({ path: '/srv/a.txt' });
+    expect(calls[0]?.args).toBe(decided?.args);
+    expect(Object.isFrozen(calls[0]?.args)).toBe(true);
+  });
+
+  it('denies with an isError [policy_denied] result and never runs the handler', async () => {
+    const { server, calls } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const client = await connect(server);
+
+    const result = await client.callTool({ name: 'read_file', arguments: { path: '/etc/passwd' } });
+
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^\[policy_denied\] Tool 'read_file' is denied by the agent policy: .*startswith/);
+    expect(result._meta?.[DECISION_META_KEY]).toMatchObject({ type: 'policy_denied', tool_name: 'read_file' });
+    expect(calls).toHaveLength(0);
+    expect(enforcer.decisions.map((d) => d.decision.outcome)).toEqual(['deny']);
+  });
+
+  it('denies a tool the caller can never use before schema validation, revealing nothing about it', async () => {
+    const { server, calls } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const client = await connect(server);
+
+    const malformed = await client.callTool({ name: 'delete_file', arguments: { path: 42 } });
+    const missing = await client.callTool({ name: 'no_such_tool', arguments: {} });
+
+    for (const result of [malformed, missing]) {
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/^\[policy_denied\]/);
+      expect(text(result)).not.toMatch(/validation|not found/i);
+    }
+    expect(calls).toHaveLength(0);
+    expect(enforcer.decisions.map((d) => [d.decision.tool, d.decision.outcome])).toEqual([
+      ['delete_file', 'deny'],
+      ['no_such_tool', 'deny'],
+    ]);
+  });
+
+  it('returns the [approval_required] marker by default', async () => {
+    const { server, calls } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const client = await connect(server, operatorToken);
+
+    const result = await client.callTool({ name: 'delete_file', arguments: { path: '/srv/tmp/old.log' } });
+
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^\[approval_required\] Tool 'delete_file' requires human approval/);
+    expect(calls).toHaveLength(0);
+    expect(enforcer.approvals).toHaveLength(0);
+  });
+
+  it('runs an approved call through a pluggable approver with the approved snapshot, and rejects anything but true', async () => {
+    const { server, calls } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    const asked: { args: FrozenArgs; argsHash: string; user: string | undefined }[] = [];
+    withHexgate(server, {
+      policy: enforcer,
+      resolveUser,
+      approvalTimeoutMs: 200,
+      approvalHandler: async ({ args, argsHash, decision }) => {
+        asked.push({ args, argsHash, user: decision.userId });
+        if (args.path === '/srv/tmp/ok.log') return true;
+        if (args.path === '/srv/tmp/slow.log') return new Promise(() => {}); // never answers
+        return 'yes'; // truthy, but not literally true
+      },
+    });
+    const client = await connect(server, operatorToken);
+
+    const ok = await client.callTool({ name: 'delete_file', arguments: { path: '/srv/tmp/ok.log' } });
+    const sloppy = await client.callTool({ name: 'delete_file', arguments: { path: '/srv/tmp/keep.log' } });
+    const slow = await client.callTool({ name: 'delete_file', arguments: { path: '/srv/tmp/slow.log' } });
+
+    expect(text(ok)).toBe('deleted /srv/tmp/ok.log');
+    expect(calls.map((c) => c.args)).toEqual([{ path: '/srv/tmp/ok.log' }]);
+    expect(calls[0]?.args).toBe(asked[0]?.args);
+    expect(calls[0]?.user?.id).toBe('olga');
+    for (const refused of [sloppy, slow]) {
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toMatch(/^\[policy_denied\] .*approval was not granted/);
+    }
+    expect(asked.map((a) => a.user)).toEqual(['olga', 'olga', 'olga']);
+    expect(enforcer.approvals.map((a) => a.status)).toEqual([
+      'requested',
+      'approved',
+      'requested',
+      'rejected',
+      'requested',
+      'expired',
+    ]);
+    expect(enforcer.approvals[1]?.argsHash).toBe(asked[0]?.argsHash);
+  });
+
+  it('lists only the tools each caller could be allowed to call', async () => {
+    const anonymous = buildServer();
+    withHexgate(anonymous.server, { policy: recordingEnforcer({ policy: POLICY }), resolveUser });
+    const operator = buildServer();
+    withHexgate(operator.server, { policy: recordingEnforcer({ policy: POLICY }), resolveUser });
+
+    const anonTools = await (await connect(anonymous.server)).listTools();
+    const opTools = await (await connect(operator.server, operatorToken)).listTools();
+
+    expect(anonTools.tools.map((t) => t.name)).toEqual(['read_file']);
+    expect(opTools.tools.map((t) => t.name).sort()).toEqual(['delete_file', 'read_file', 'whoami']);
+  });
+
+  it('takes identity from authInfo and runs the handler as that user, ignoring any ambient user', async () => {
+    const { server } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const asOperator = await connect(server, operatorToken);
+    const other = buildServer();
+    withHexgate(other.server, { policy: recordingEnforcer({ policy: POLICY }), resolveUser });
+    const anonymous = await connect(other.server);
+
+    const me = await asOperator.callTool({ name: 'whoami', arguments: {} });
+    // In-process, the server runs inside the client's async context: a user bound
+    // on the client side must not become the server-side caller.
+    const leaked = await runWithUser({ id: 'mallory', roles: ['operator'] }, () =>
+      anonymous.callTool({ name: 'whoami', arguments: { user: 'olga', roles: ['operator'] } }),
+    );
+
+    expect(text(me)).toBe('olga');
+    expect(enforcer.decisions[0]?.decision.userId).toBe('olga');
+    expect(enforcer.decisions[0]?.decision.roles).toEqual(['operator']);
+    expect(leaked.isError).toBe(true);
+    expect(text(leaked)).toMatch(/^\[policy_denied\] Tool 'whoami'/);
+    expect(other.calls).toHaveLength(0);
+  });
+
+  it('denies anonymous callers when requireUser is set', async () => {
+    const { server, calls } = buildServer();
+    const decisions: string[] = [];
+    withHexgate(server, {
+      policy: recordingEnforcer({ policy: POLICY }).currentPolicy()!,
+      requireUser: true,
+      resolveUser,
+      onDecision: (e) => decisions.push(e.decision.reason),
+    });
+    const client = await connect(server);
+
+    const result = await client.callTool({ name: 'read_file', arguments: { path: '/srv/a' } });
+    const listed = await client.listTools();
+
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/no user in scope/);
+    expect(calls).toHaveLength(0);
+    expect(listed.tools).toEqual([]);
+    expect(decisions).toHaveLength(1);
+  });
+
+  it('fails the request when resolveUser throws, instead of treating the caller as anonymous', async () => {
+    const { server, calls } = buildServer();
+    withHexgate(server, {
+      policy: recordingEnforcer({ policy: POLICY }),
+      resolveUser: () => {
+        throw new Error('token expired');
+      },
+    });
+    const client = await connect(server);
+
+    await expect(client.callTool({ name: 'read_file', arguments: { path: '/srv/a' } })).rejects.toThrow(
+      /could not resolve the caller: token expired/,
+    );
+    expect(calls).toHaveLength(0);
+  });
+
+  it('gates tools registered after it was applied, and callbacks swapped with update()', async () => {
+    const { server } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const operator = await connect(server, operatorToken);
+    const ran: string[] = [];
+    const late = server.registerTool('late_tool', { inputSchema: { n: z.number() } }, async ({ n }) => {
+      ran.push(`v1:${n}`);
+      return { content: [{ type: 'text', text: 'v1' }] };
+    });
+
+    const listed = await operator.listTools();
+    await operator.callTool({ name: 'late_tool', arguments: { n: 1 } });
+    late.update({
+      callback: async ({ n }) => {
+        ran.push(`v2:${n}`);
+        return { content: [{ type: 'text', text: 'v2' }] };
+      },
+    });
+    await operator.callTool({ name: 'late_tool', arguments: { n: 2 } });
+    const other = buildServer();
+    withHexgate(other.server, { policy: enforcer, resolveUser });
+    other.server.registerTool('late_tool', {}, async () => {
+      ran.push('anonymous');
+      return { content: [] };
+    });
+    const anonymous = await connect(other.server);
+    const denied = await anonymous.callTool({ name: 'late_tool', arguments: {} });
+
+    expect(listed.tools.map((t) => t.name)).toContain('late_tool');
+    expect(ran).toEqual(['v1:1', 'v2:2']);
+    expect(denied.isError).toBe(true);
+    expect(enforcer.decisions.map((d) => [d.decision.tool, d.decision.outcome])).toEqual([
+      ['late_tool', 'allow'],
+      ['late_tool', 'allow'],
+      ['late_tool', 'deny'],
+    ]);
+  });
+
+  it('leaves malformed arguments to the SDK schema check (no decision, no run) and denies non-JSON values', async () => {
+    const { server, calls } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    server.registerTool('schedule', { inputSchema: { at: z.string().transform((s) => new Date(s)) } }, async () => ({
+      content: [{ type: 'text', text: 'scheduled' }],
+    }));
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const client = await connect(server, operatorToken);
+
+    const wrongType = await client.callTool({ name: 'read_file', arguments: { path: 42 } });
+    const beforeSchedule = enforcer.decisions.length;
+    const notJson = await client.callTool({ name: 'schedule', arguments: { at: '2030-01-01' } });
+
+    expect(wrongType.isError).toBe(true);
+    expect(text(wrongType)).toMatch(/Input validation error/);
+    expect(beforeSchedule).toBe(0);
+    expect(notJson.isError).toBe(true);
+    expect(text(notJson)).toMatch(/^\[policy_denied\] .*invalid arguments/);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('refuses to gate the same server twice', () => {
+    const { server } = buildServer();
+    withHexgate(server, { policy: recordingEnforcer({ policy: POLICY }) });
+    expect(() => withHexgate(server, { policy: recordingEnforcer({ policy: POLICY }) })).toThrow(/already gated/);
+  });
+});

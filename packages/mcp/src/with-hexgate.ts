@@ -1,0 +1,218 @@
+/**
+ * `withHexgate(mcpServer, options)`: gates every tool of an `McpServer`,
+ * including tools registered (or callbacks swapped with `update`) later.
+ *
+ * Where the gate sits, and why:
+ * - The decision is made inside the tool's callback slot, i.e. AFTER the SDK
+ *   validated the arguments against the tool's zod schema (defaults,
+ *   coercions and transforms applied). The policy therefore decides on the
+ *   very value the tool would receive, and the callback is then called with
+ *   the frozen snapshot of it (`result.args`), never with another copy.
+ * - `tools/list` and `tools/call` are also wrapped at the request-handler
+ *   level: the list is filtered per caller, and a call to a tool the caller
+ *   could never use is denied before schema validation, so its error
+ *   messages do not reveal the tool's schema (or whether it exists).
+ *
+ * McpServer 1.x exposes no hook for either, so this uses two of its private
+ * fields (`_registeredTools`, the protocol's `_requestHandlers` map). If they
+ * are missing (an incompatible SDK) `withHexgate` throws: it never leaves a
+ * server silently ungated.
+ */
+import { type FrozenArgs, InvalidOptionsError, type User } from '@hexgate/core';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult, ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import { asCaller } from './caller-scope.ts';
+import { decideCall, type GateContext } from './decide-call.ts';
+import { enforcerFrom, type GateOptions } from './gate-options.ts';
+import { callerResolver, type McpRequestExtra, type ResolveUser, visibleTools } from './resolve-caller.ts';
+import { gateLowLevelServer, type LowLevelServer } from './with-hexgate-server.ts';
+
+export interface WithHexgateOptions extends GateOptions {
+  /**
+   * The caller of a request, from its transport context: usually the verified
+   * OAuth token in `extra.authInfo` (HTTP), or the identity the stdio process
+   * was launched for. Return `undefined` for an anonymous caller.
+   */
+  readonly resolveUser?: ResolveUser;
+}
+
+type Handler = (request: { params?: Record<string, unknown> }, extra: McpRequestExtra) => Promise<unknown>;
+type ToolCallback = (...params: unknown[]) => unknown;
+interface TaskHandler {
+  createTask: (...params: unknown[]) => unknown;
+}
+interface RegisteredToolLike {
+  inputSchema?: unknown;
+  handler: ToolCallback | TaskHandler;
+}
+interface McpServerInternals {
+  _registeredTools?: Record<string, RegisteredToolLike>;
+  server: { _requestHandlers?: Map<string, Handler>; _serverInfo?: { name?: string } };
+}
+
+const GATED = Symbol.for('@hexgate/mcp.gated');
+
+/** Gates an `McpServer` (or a low-level `Server`) in place and returns it. */
+export function withHexgate<S extends McpServer | LowLevelServer>(server: S, options: WithHexgateOptions): S {
+  if (isMcpServer(server)) gateMcpServer(server, options);
+  else gateLowLevelServer(server as LowLevelServer, options, 'withHexgate');
+  return server;
+}
+
+function isMcpServer(server: unknown): server is McpServer {
+  const s = server as Partial<McpServer> | undefined;
+  return typeof s?.registerTool === 'function' && typeof s.server?.setRequestHandler === 'function';
+}
+
+function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
+  const internals = mcp as unknown as McpServerInternals;
+  const registry = internals._registeredTools;
+  const handlers = internals.server._requestHandlers;
+  if (typeof registry !== 'object' || registry === null || !(handlers instanceof Map)) {
+    throw new InvalidOptionsError(
+      'withHexgate: this McpServer does not look like @modelcontextprotocol/sdk 1.x (no tool registry); refusing to run it ungated',
+    );
+  }
+  if ((mcp as unknown as Record<symbol, unknown>)[GATED]) {
+    throw new InvalidOptionsError('withHexgate: this server is already gated');
+  }
+  Object.defineProperty(mcp, GATED, { value: true });
+
+  const enforcer = enforcerFrom(options, 'withHexgate');
+  const ctx: GateContext = {
+    enforcer,
+    agentName: () => options.agentName ?? internals.server._serverInfo?.name,
+    approvalHandler: options.approvalHandler,
+    approvalTimeoutMs: options.approvalTimeoutMs,
+  };
+  const resolve = callerResolver(options.resolveUser);
+  // The request-level wrapper resolves the caller once per request; the
+  // callback reuses it (the SDK hands the same `extra` object through).
+  const callers = new WeakMap<object, { user: User | undefined }>();
+  const callerOf = async (extra: McpRequestExtra) => callers.get(extra)?.user ?? (await resolve(extra));
+
+  // --- the callback slot: decide on the validated arguments, run with the snapshot.
+  const names = new WeakMap<object, string>();
+  const gateTool = (name: string, tool: RegisteredToolLike) => {
+    names.set(tool, name);
+    if (Object.hasOwn(tool, GATED)) return;
+    Object.defineProperty(tool, GATED, { value: true });
+    const gate = (inner: ToolCallback | TaskHandler) => gatedHandler(tool, inner);
+    let current = gate(tool.handler);
+    // `update({ callback })` assigns `handler`; the setter gates the new callback too.
+    Object.defineProperty(tool, 'handler', {
+      get: () => current,
+      set: (next: ToolCallback | TaskHandler) => {
+        current = gate(next);
+      },
+      enumerable: true,
+      configurable: false,
+    });
+  };
+
+  const gatedHandler = (tool: RegisteredToolLike, inner: ToolCallback | TaskHandler): ToolCallback | TaskHandler => {
+    const invoke = async (
+      call: (args: FrozenArgs | undefined, extra: McpRequestExtra) => unknown,
+      params: unknown[],
+    ): Promise<{ denied: CallToolResult } | { value: unknown }> => {
+      // Same test the SDK uses to choose between `cb(args, extra)` and `cb(extra)`.
+      const hasArgs = tool.inputSchema !== undefined;
+      const extra = (hasArgs ? params[1] : params[0]) as McpRequestExtra;
+      const user = await callerOf(extra);
+      const verdict = await decideCall(ctx, {
+        tool: names.get(tool) ?? '',
+        args: hasArgs ? withoutUndefined(params[0]) : {},
+        user,
+      });
+      if ('result' in verdict) return { denied: verdict.result };
+      return { value: await asCaller(user, () => call(hasArgs ? verdict.run : undefined, extra)) };
+    };
+    const argsFor = (args: FrozenArgs | undefined, extra: McpRequestExtra) =>
+      tool.inputSchema !== undefined ? [args, extra] : [extra];
+
+    if (typeof inner === 'function') {
+      return async (...params: unknown[]) => {
+        const out = await invoke((args, extra) => inner(...argsFor(args, extra)), params);
+        return 'denied' in out ? out.denied : out.value;
+      };
+    }
+    // Experimental task tools: gate task creation. A denial is thrown; the SDK
+    // turns it into an `isError` result (or an error for task-augmented calls).
+    const taskHandler = Object.create(inner) as TaskHandler;
+    taskHandler.createTask = async (...params: unknown[]) => {
+      const out = await invoke((args, extra) => inner.createTask(...argsFor(args, extra)), params);
+      if ('denied' in out) throw new Error(textOf(out.denied));
+      return out.value;
+    };
+    return taskHandler;
+  };
+
+  for (const [name, tool] of Object.entries(registry)) gateTool(name, tool);
+  internals._registeredTools = new Proxy(registry, {
+    set(target, key, value) {
+      if (typeof key === 'string' && typeof value === 'object' && value !== null) gateTool(key, value);
+      return Reflect.set(target, key, value);
+    },
+  });
+
+  // --- request level: per-caller tools/list, and an early deny for tools the caller can never use.
+  wrapRequestHandlers(handlers, {
+    'tools/list': (inner) => async (request, extra) => {
+      const user = await resolve(extra);
+      const result = (await inner(request, extra)) as ListToolsResult;
+      return { ...result, tools: visibleTools(enforcer, result.tools ?? [], user) };
+    },
+    'tools/call': (inner) => async (request, extra) => {
+      const user = await resolve(extra);
+      callers.set(extra, { user });
+      const name = request.params?.name;
+      // A malformed request (no name) is left to the SDK, which rejects it.
+      const hidden =
+        typeof name === 'string' &&
+        enforcer.mode === 'enforce' &&
+        !asCaller(user, () => enforcer.couldCall(name, user));
+      if (hidden) {
+        const verdict = await decideCall(ctx, { tool: name, args: request.params?.arguments ?? {}, user });
+        if ('result' in verdict) return verdict.result;
+      }
+      return asCaller(user, () => inner(request, extra));
+    },
+  });
+}
+
+/** Wraps present and future handlers of the given methods in a protocol's handler map. */
+function wrapRequestHandlers(map: Map<string, Handler>, wrappers: Record<string, (inner: Handler) => Handler>): void {
+  const cache = new WeakMap<Handler, Handler>();
+  const get = map.get.bind(map);
+  Object.defineProperty(map, 'get', {
+    value: (method: string) => {
+      const inner = get(method);
+      const wrap = wrappers[method];
+      if (!inner || !wrap) return inner;
+      let wrapped = cache.get(inner);
+      if (!wrapped) {
+        wrapped = wrap(inner);
+        cache.set(inner, wrapped);
+      }
+      return wrapped;
+    },
+  });
+}
+
+/**
+ * zod may emit `key: undefined` for an optional field with an undefined
+ * default. JSON has no `undefined` (an absent key means the same), and core
+ * rejects it as non-JSON, so such keys are dropped before deciding.
+ */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) if (v !== undefined) out[key] = withoutUndefined(v);
+  return out;
+}
+
+function textOf(result: CallToolResult): string {
+  const first = result.content[0];
+  return first && first.type === 'text' ? first.text : 'denied by policy';
+}
