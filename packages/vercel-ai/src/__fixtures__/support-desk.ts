@@ -1,0 +1,70 @@
+/**
+ * Test support: a small support-desk policy and tools that record how they
+ * were called (arguments, whether frozen, and the user in scope).
+ */
+import { tryGetUser } from '@hexgate/core';
+import { recordingEnforcer, testPolicy } from '@hexgate/core/testing';
+import { tool } from 'ai';
+import { z } from 'zod';
+
+export const policy = testPolicy(`
+  roles:
+    default:
+      tools:
+        get_order: { mode: allow }
+    support:
+      inherits: [default]
+      tools:
+        refund_order:
+          mode: approval_required
+          constraints:
+            - args.amount <= 100
+    billing:
+      inherits: [default]
+      tools:
+        refund_order:
+          mode: allow
+          constraints:
+            - args.amount <= 500
+`);
+
+export interface Execution {
+  readonly tool: string;
+  readonly args: unknown;
+  readonly frozen: boolean;
+  readonly userId: string | undefined;
+}
+
+export function supportDesk(options: { mode?: 'enforce' | 'shadow' } = {}) {
+  const executions: Execution[] = [];
+  const record = (name: string, args: object) =>
+    executions.push({ tool: name, args: structuredClone(args), frozen: Object.isFrozen(args), userId: tryGetUser()?.id });
+  const tools = {
+    get_order: tool({
+      description: 'Look up an order',
+      inputSchema: z.object({ order_id: z.string() }),
+      execute: async (args) => {
+        record('get_order', args);
+        return `order ${args.order_id}: shipped`;
+      },
+    }),
+    refund_order: tool({
+      description: 'Refund an order',
+      inputSchema: z.object({ order_id: z.string(), amount: z.number() }),
+      execute: async (args) => {
+        record('refund_order', args);
+        return `refunded ${args.amount} on ${args.order_id}`;
+      },
+    }),
+    delete_account: tool({
+      description: 'Delete a customer account',
+      inputSchema: z.object({ account: z.string() }),
+      execute: async (args) => {
+        record('delete_account', args);
+        return 'deleted';
+      },
+    }),
+  };
+  const enforcer = recordingEnforcer({ policy, agentName: 'support-bot', ...options });
+  return { tools, executions, enforcer };
+}

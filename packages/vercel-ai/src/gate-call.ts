@@ -1,0 +1,152 @@
+/**
+ * The one decision path behind both approval hooks (`toolApproval` and a
+ * gated tool's `needsApproval`): decide the call, open or verify its
+ * approval, and hand the decision to the gated `execute` so each call is
+ * decided once and runs with the snapshot that was decided.
+ */
+import { type ApprovalStatus, decisionText, type Enforcement, hashArgs, tryGetUser, type User } from '@hexgate/core';
+import { grantedApproval, refusedCalls } from './approval-messages.ts';
+import { approvalKey, approvalStore, type HexgateAiOptions, type PendingApproval } from './options.ts';
+
+type Messages = readonly { readonly role: string; readonly content: unknown }[];
+
+export type GateStatus =
+  | { readonly type: 'allow' }
+  | { readonly type: 'approved' }
+  | { readonly type: 'denied'; readonly reason: string }
+  | { readonly type: 'user-approval'; readonly reason: string };
+
+export interface GateCall {
+  readonly tool: string;
+  readonly input: unknown;
+  readonly toolCallId: string;
+  readonly messages: Messages;
+  /** The caller from the SDK's explicit context; undefined means `runWithUser`. */
+  readonly user: User | undefined;
+}
+
+/** What the gated `execute` receives from the hook that decided its call. */
+export interface Handoff {
+  readonly tool: string;
+  readonly input: unknown;
+  readonly enforcement: Enforcement;
+  /** True once a human approval was verified for exactly these arguments. */
+  readonly approved: boolean;
+  /** The model-facing refusal when the call must not run for a reason the decision does not carry. */
+  readonly denial?: string;
+}
+
+// The SDK passes the same `messages` array to the approval hook and to
+// `execute` within one step (and on resume), and the same `input` object, so
+// they identify the call without a global cache that could leak or collide.
+const handoffs = new WeakMap<object, Map<string, Handoff>>();
+const scanned = new WeakSet<object>();
+
+function handOff(call: GateCall, handoff: Omit<Handoff, 'tool' | 'input'>): void {
+  let calls = handoffs.get(call.messages);
+  if (!calls) handoffs.set(call.messages, (calls = new Map()));
+  calls.set(call.toolCallId, { tool: call.tool, input: call.input, ...handoff });
+}
+
+/** The hook's decision for this exact call, consumed once; undefined when `execute` must decide itself. */
+export function takeHandoff(messages: object, toolCallId: string, tool: string, input: unknown): Handoff | undefined {
+  const calls = handoffs.get(messages);
+  const handoff = calls?.get(toolCallId);
+  calls?.delete(toolCallId);
+  return handoff && handoff.tool === tool && handoff.input === input ? handoff : undefined;
+}
+
+function sameArgs(a: unknown, b: unknown): boolean {
+  try {
+    return hashArgs(a) === hashArgs(b);
+  } catch {
+    return false;
+  }
+}
+
+function report(options: HexgateAiOptions, status: ApprovalStatus, pending: PendingApproval, reason?: string) {
+  options.enforcer.reportApproval({
+    status,
+    decision: pending.decision,
+    args: pending.args,
+    ...(reason === undefined ? {} : { reason }),
+  });
+}
+
+/** Reports approvals the user refused (the SDK resolves them without calling any hook). */
+export async function closeRefused(options: HexgateAiOptions, messages: Messages, userId: string | undefined) {
+  if (scanned.has(messages)) return;
+  scanned.add(messages);
+  const store = approvalStore(options);
+  try {
+    for (const [toolCallId, reason] of refusedCalls(messages)) {
+      const key = approvalKey(userId, toolCallId);
+      const pending = await store.get(key);
+      if (pending && (await store.delete(key))) {
+        report(options, 'rejected', pending, reason ?? 'the approver declined');
+      }
+    }
+  } catch (e) {
+    // Reporting only: a store failure here must not fail the run.
+    process.emitWarning(`hexgate: could not close refused approvals: ${(e as Error)?.message ?? e}`);
+  }
+}
+
+export async function gateCall(options: HexgateAiOptions, call: GateCall): Promise<GateStatus> {
+  await closeRefused(options, call.messages, (call.user ?? tryGetUser())?.id);
+  const enforcement = options.enforcer.decide({
+    tool: call.tool,
+    args: call.input,
+    ...(call.user ? { user: call.user } : {}),
+    ...(options.agentName ? { agentName: options.agentName } : {}),
+  });
+  const { decision } = enforcement;
+  try {
+    const store = approvalStore(options);
+    const key = approvalKey(decision.userId, call.toolCallId);
+    const granted = grantedApproval(call.messages, call.toolCallId);
+    if (!granted) {
+      handOff(call, { enforcement, approved: false });
+      if (decision.effective === 'allow') return { type: 'allow' };
+      if (decision.effective === 'deny') return { type: 'denied', reason: decisionText(decision) };
+      const pending: PendingApproval = { decision, args: enforcement.args };
+      await store.set(key, pending);
+      report(options, 'requested', pending);
+      return { type: 'user-approval', reason: decision.reason };
+    }
+    // Resumed with a granted approval: it is used up now, whatever happens,
+    // so a replayed history can never run the call a second time.
+    const pending = await store.get(key);
+    const claimed = pending !== undefined && (await store.delete(key)) ? pending : undefined;
+    const covered =
+      decision.effective === 'allow' ||
+      (decision.effective === 'approval_required' &&
+        claimed?.decision.tool === call.tool &&
+        enforcement.args !== undefined &&
+        sameArgs(claimed.args, enforcement.args));
+    if (covered) {
+      if (claimed) report(options, 'approved', claimed, granted.reason);
+      handOff(call, { enforcement, approved: true });
+      return { type: 'approved' };
+    }
+    const reason =
+      decision.effective === 'deny'
+        ? decisionText(decision)
+        : decisionText({
+            ...decision,
+            reason: 'no pending approval matches this call and these arguments (already used, expired, or changed)',
+          });
+    if (claimed) report(options, 'rejected', claimed, reason);
+    handOff(call, { enforcement, approved: false, denial: reason });
+    return { type: 'denied', reason };
+  } catch (e) {
+    // Fail closed: an approval store failure blocks the call, never the run.
+    const reason = decisionText({
+      ...decision,
+      outcome: 'deny',
+      reason: `the approval state could not be read or written (${(e as Error)?.message ?? e})`,
+    });
+    handOff(call, { enforcement, approved: false, denial: reason });
+    return { type: 'denied', reason };
+  }
+}

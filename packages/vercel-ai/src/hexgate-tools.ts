@@ -1,0 +1,85 @@
+/**
+ * `hexgateTools(tools, options)`: a new tool set whose `execute` functions
+ * are gated by the policy. This is the enforcement point: whatever approval
+ * configuration the app passes, a gated `execute` never runs a call the
+ * policy did not allow (or a human did not approve), and it always runs with
+ * the frozen snapshot that was decided.
+ */
+import { decisionText } from '@hexgate/core';
+import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
+import { type GateStatus, gateCall, type Handoff, takeHandoff } from './gate-call.ts';
+import { explicitUser, type HexgateAiOptions } from './options.ts';
+
+type AnyTool = Tool<unknown, unknown, unknown>;
+type NeedsApproval = Exclude<AnyTool['needsApproval'], undefined>;
+type ApprovalOptions = Parameters<Extract<NeedsApproval, (...args: never[]) => unknown>>[1];
+
+/** Gated copy -> original tool, so `hexgateToolApproval` can honour the original's own `needsApproval`. */
+export const originals = new WeakMap<object, AnyTool>();
+
+/** The original tool's own approval setting, for calls the policy allows. */
+export async function ownApproval(tool: AnyTool | undefined, input: unknown, options: ApprovalOptions) {
+  const own = (tool && originals.get(tool)) ?? tool;
+  const needs = typeof own?.needsApproval === 'function' ? await own.needsApproval(input, options) : own?.needsApproval;
+  return needs === true;
+}
+
+function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): AnyTool {
+  const execute = original.execute;
+  const executable = typeof execute === 'function';
+  const gated = {
+    ...original,
+    // Used only when the app passes no call-level `toolApproval` (which takes
+    // precedence in ai@7): `approval_required` still becomes the SDK's own
+    // approval request. A boolean cannot carry a deny, so a denied call is
+    // let through to the gated `execute`, which refuses it; a client-side
+    // tool has no such second gate, so its denied call asks a human instead.
+    needsApproval: async (input: unknown, approvalOptions: ApprovalOptions): Promise<boolean> => {
+      const status: GateStatus = await gateCall(options, {
+        tool: name,
+        input,
+        toolCallId: approvalOptions.toolCallId,
+        messages: approvalOptions.messages,
+        user: explicitUser(options, approvalOptions.context),
+      });
+      if (status.type === 'allow') return ownApproval(original, input, approvalOptions);
+      return status.type === 'denied' ? !executable : true;
+    },
+  } as AnyTool;
+  if (executable) {
+    // Synchronous on purpose: a tool that streams (returns an AsyncIterable)
+    // must get its iterable back unchanged.
+    gated.execute = (input: unknown, executeOptions: ToolExecutionOptions<unknown>) => {
+      const handoff: Pick<Handoff, 'enforcement' | 'approved' | 'denial'> = takeHandoff(executeOptions.messages, executeOptions.toolCallId, name, input) ?? {
+        enforcement: options.enforcer.decide({
+          tool: name,
+          args: input,
+          ...(options.agentName ? { agentName: options.agentName } : {}),
+          ...userOf(options, executeOptions.context),
+        }),
+        approved: false,
+      };
+      if (handoff.denial !== undefined) return handoff.denial;
+      const { decision, args } = handoff.enforcement;
+      const runs = decision.effective === 'allow' || (decision.effective === 'approval_required' && handoff.approved);
+      return runs && args !== undefined ? execute(args, executeOptions) : decisionText(decision);
+    };
+  }
+  originals.set(gated, original);
+  return gated;
+}
+
+function userOf(options: HexgateAiOptions, context: unknown) {
+  const user = explicitUser(options, context);
+  return user ? { user } : {};
+}
+
+/**
+ * Returns a new tool set (the input and its tools are left untouched) whose
+ * calls are decided by `options.enforcer` for the user in scope.
+ */
+export function hexgateTools<TOOLS extends ToolSet>(tools: TOOLS, options: HexgateAiOptions): TOOLS {
+  const gated: Record<string, AnyTool> = {};
+  for (const [name, tool] of Object.entries(tools)) gated[name] = gateTool(name, tool as AnyTool, options);
+  return gated as TOOLS;
+}

@@ -1,0 +1,159 @@
+import { runWithUser, type User } from '@hexgate/core';
+import { generateText, type ModelMessage, stepCountIs, streamText, type ToolSet } from 'ai';
+import { describe, expect, it } from 'vitest';
+import { call, calls, received, scriptedModel, text, toolResultsSent } from './__fixtures__/scripted-model.ts';
+import { supportDesk } from './__fixtures__/support-desk.ts';
+import { hexgateToolApproval, hexgateTools } from './index.ts';
+
+const support: User = { id: 'sam', roles: ['support'] };
+const prompt: ModelMessage = { role: 'user', content: 'refund order A-1' };
+
+type Run = (messages: ModelMessage[]) => Promise<{ content: readonly { type: string }[]; messages: ModelMessage[] }>;
+
+/** A chat turn through generateText or streamText, with the gate wired the same way. */
+function chat(kind: 'generate' | 'stream', model: ReturnType<typeof scriptedModel>, settings: { tools: ToolSet; toolApproval?: ReturnType<typeof hexgateToolApproval> }): Run {
+  return async (messages) => {
+    const options = { model, ...settings, messages, stopWhen: stepCountIs(4) };
+    if (kind === 'generate') {
+      const r = await generateText(options);
+      return { content: r.content, messages: r.response.messages };
+    }
+    const r = streamText(options);
+    return { content: await r.content, messages: (await r.response).messages };
+  };
+}
+
+function answer(first: { content: readonly { type: string }[]; messages: ModelMessage[] }, approved: boolean, reason?: string): ModelMessage[] {
+  const request = first.content.find((p) => p.type === 'tool-approval-request') as { approvalId: string } | undefined;
+  if (!request) throw new Error('no approval request');
+  return [
+    prompt,
+    ...first.messages,
+    { role: 'tool', content: [{ type: 'tool-approval-response', approvalId: request.approvalId, approved, ...(reason ? { reason } : {}) }] },
+  ];
+}
+
+describe.each(['generate', 'stream'] as const)('approval_required with %sText', (kind) => {
+  const setup = (withHook = true) => {
+    const desk = supportDesk();
+    const model = scriptedModel(
+      calls(call('c1', 'refund_order', { order_id: 'A-1', amount: 60 })),
+      text('refund done'),
+      text('again'),
+    );
+    const tools = hexgateTools(desk.tools, { enforcer: desk.enforcer });
+    const run = chat(kind, model, withHook ? { tools, toolApproval: hexgateToolApproval({ enforcer: desk.enforcer }) } : { tools });
+    return { ...desk, model, run: (messages: ModelMessage[]) => runWithUser(support, () => run(messages)) };
+  };
+
+  it('becomes the SDK approval request with the policy reason; nothing runs yet', async () => {
+    const { run, executions, enforcer, model } = setup();
+    const first = await run([prompt]);
+    expect(first.content).toContainEqual(
+      expect.objectContaining({
+        type: 'tool-approval-request',
+        reason: "role 'support' needs human approval to call 'refund_order'",
+        toolCall: expect.objectContaining({ toolName: 'refund_order', input: { order_id: 'A-1', amount: 60 } }),
+      }),
+    );
+    expect(executions).toEqual([]);
+    expect(received(model)).toHaveLength(1);
+    expect(enforcer.approvals.map((a) => a.status)).toEqual(['requested']);
+    expect(enforcer.approvals[0]?.decision.outcome).toBe('approval_required');
+  });
+
+  it('approved: runs exactly once with the decided arguments; a replayed approval never runs again', async () => {
+    const { run, executions, enforcer, model } = setup();
+    const first = await run([prompt]);
+    const resumed = answer(first, true, 'ok by lead');
+    await run(resumed);
+    expect(executions).toEqual([
+      { tool: 'refund_order', args: { order_id: 'A-1', amount: 60 }, frozen: true, userId: 'sam' },
+    ]);
+    expect(toolResultsSent(model, 1)).toEqual([
+      { toolCallId: 'c1', toolName: 'refund_order', output: { type: 'text', value: 'refunded 60 on A-1' } },
+    ]);
+    expect(enforcer.approvals.map((a) => [a.status, a.reason])).toEqual([
+      ['requested', undefined],
+      ['approved', 'ok by lead'],
+    ]);
+    expect(enforcer.approvals[0]?.argsHash).toBe(enforcer.approvals[1]?.argsHash);
+
+    await run(resumed); // the same approval sent again
+    expect(executions).toHaveLength(1);
+    const replay = toolResultsSent(model, 2)[0];
+    expect(replay?.output.type).toBe('execution-denied');
+    expect(replay?.output.reason).toMatch(/^\[approval_required\] .*no pending approval matches/);
+  });
+
+  it('denied by the user: never runs and the model gets the reason', async () => {
+    const { run, executions, model } = setup();
+    const first = await run([prompt]);
+    await run(answer(first, false, 'not this one'));
+    expect(executions).toEqual([]);
+    expect(toolResultsSent(model, 1)).toEqual([
+      { toolCallId: 'c1', toolName: 'refund_order', output: { type: 'execution-denied', reason: 'not this one' } },
+    ]);
+  });
+
+  it('arguments changed after the approval: decided again, not run', async () => {
+    const { run, executions, enforcer, model } = setup();
+    const first = await run([prompt]);
+    const tampered = answer(first, true).map((m) =>
+      m.role === 'assistant' && Array.isArray(m.content)
+        ? { ...m, content: m.content.map((p) => (p.type === 'tool-call' ? { ...p, input: { order_id: 'A-1', amount: 99 } } : p)) }
+        : m,
+    ) as ModelMessage[];
+    await run(tampered);
+    expect(executions).toEqual([]);
+    expect(toolResultsSent(model, 1)[0]?.output).toMatchObject({ type: 'execution-denied' });
+    expect(enforcer.decisions).toHaveLength(2);
+    expect(enforcer.decisions[1]?.args).toEqual({ order_id: 'A-1', amount: 99 });
+    expect(enforcer.approvals.map((a) => a.status)).toEqual(['requested', 'rejected']);
+  });
+
+  it('another user cannot resume the approval', async () => {
+    const { run, executions, model, tools, enforcer } = setup();
+    const first = await run([prompt]);
+    const other = chat(kind, model, { tools: hexgateTools(tools, { enforcer }), toolApproval: hexgateToolApproval({ enforcer }) });
+    await runWithUser({ id: 'mallory', roles: ['support'] }, () => other(answer(first, true)));
+    expect(executions).toEqual([]);
+    expect(enforcer.approvals.map((a) => a.status)).toEqual(['requested']);
+  });
+
+  it('without the hook, the gated tools alone still use the native approval flow', async () => {
+    const { run, executions, enforcer } = setup(false);
+    const first = await run([prompt]);
+    expect(first.content.filter((p) => p.type === 'tool-approval-request')).toHaveLength(1);
+    expect(executions).toEqual([]);
+    await run(answer(first, true));
+    expect(executions.map((e) => e.args)).toEqual([{ order_id: 'A-1', amount: 60 }]);
+    expect(enforcer.approvals.map((a) => a.status)).toEqual(['requested', 'approved']);
+  });
+});
+
+describe('approvals and streamText', () => {
+  it('allow and deny give the same results as generateText', async () => {
+    const { tools, enforcer, executions } = supportDesk();
+    const model = scriptedModel(
+      calls(call('c1', 'get_order', { order_id: 'A-1' }), call('c2', 'delete_account', { account: 'acme' })),
+      text('done'),
+    );
+    const result = runWithUser(support, () =>
+      streamText({
+        model,
+        tools: hexgateTools(tools, { enforcer }),
+        toolApproval: hexgateToolApproval({ enforcer }),
+        stopWhen: stepCountIs(3),
+        prompt: 'x',
+      }),
+    );
+    expect(await result.text).toBe('done');
+    expect(executions.map((e) => e.tool)).toEqual(['get_order']);
+    expect(toolResultsSent(model, 1).map((r) => [r.toolCallId, r.output.type])).toEqual([
+      ['c1', 'text'],
+      ['c2', 'execution-denied'],
+    ]);
+    expect(enforcer.decisions.map((d) => d.decision.outcome)).toEqual(['allow', 'deny']);
+  });
+});
