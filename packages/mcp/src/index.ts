@@ -4,7 +4,9 @@
  */
 
 export type { GateOptions } from './gate-options.ts';
+export { type McpProxyOptions, runMcpProxy } from './proxy/run-mcp-proxy.ts';
 export type { McpRequestExtra, ResolveUser } from './resolve-caller.ts';
 export { DECISION_META_KEY, toToolResult } from './to-tool-result.ts';
+export { type PinnedToolFields, toolDefinitionHash } from './tool-pins.ts';
 export { type WithHexgateOptions, withHexgate } from './with-hexgate.ts';
 export { type LowLevelServer, withHexgateServer } from './with-hexgate-server.ts';

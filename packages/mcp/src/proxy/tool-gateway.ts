@@ -1,0 +1,236 @@
+/**
+ * The policy half of the proxy, free of processes and streams: it sees every
+ * JSON-RPC message between the client and the server and
+ * - decides each `tools/call` (deny / approval answered to the client
+ *   directly; allowed calls forwarded with the decided snapshot as arguments),
+ * - filters every `tools/list` result to what the fixed user could call,
+ * - pins tool definitions and blocks tools whose definition changed.
+ * Everything else passes through untouched.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { ApprovalHandler, Decision, DecisionEvent, Enforcer, User } from '@hexgate/core';
+import type { CallToolResult, JSONRPCMessage, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { decideCall, type GateContext } from '../decide-call.ts';
+import { visibleTools } from '../resolve-caller.ts';
+import { toToolResult } from '../to-tool-result.ts';
+import type { PinCheck, ToolPins } from '../tool-pins.ts';
+
+export interface ToolGatewayOptions {
+  readonly enforcer: Enforcer;
+  readonly user: User | undefined;
+  readonly pins: ToolPins;
+  readonly toServer: (message: JSONRPCMessage) => void;
+  readonly toClient: (message: JSONRPCMessage) => void;
+  readonly log: (line: string) => void;
+  readonly agentName?: string | undefined;
+  readonly approvalHandler?: ApprovalHandler | undefined;
+  readonly approvalTimeoutMs?: number | undefined;
+  /** Receives the proxy's own denials (changed tool definitions), which the enforcer never sees. */
+  readonly onGatewayDenial?: ((event: DecisionEvent) => void) | undefined;
+  /** How long to wait for the server's own tools/list (default 30 s). */
+  readonly listTimeoutMs?: number;
+}
+
+export interface ToolGateway {
+  fromClient(message: JSONRPCMessage): void;
+  fromServer(message: JSONRPCMessage): void;
+  /** Fails pending internal requests (the server is gone). */
+  close(): void;
+}
+
+// The proxy's own requests to the server; a client would have to pick this
+// exact prefix to collide with them.
+const INTERNAL_ID = 'hexgate-proxy/';
+
+export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
+  const { enforcer, user, pins, toServer, toClient, log } = options;
+  let serverName: string | undefined;
+  const ctx: GateContext = {
+    enforcer,
+    agentName: () => options.agentName ?? serverName,
+    approvalHandler: options.approvalHandler,
+    approvalTimeoutMs: options.approvalTimeoutMs,
+  };
+  /** Latest definitions seen from the server, by name. */
+  let definitions = new Map<string, Tool>();
+  /** Set by `notifications/tools/list_changed`: re-read definitions before the next call. */
+  let stale = false;
+  let initializeId: RequestId | undefined;
+  const clientLists = new Set<RequestId>();
+  const internal = new Map<string, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
+  let nextInternal = 0;
+  let refreshing: Promise<void> | undefined;
+  const reported = new Set<string>();
+
+  const reply = (id: RequestId, result: CallToolResult) => toClient({ jsonrpc: '2.0', id, result });
+  const replyError = (id: RequestId, message: string) =>
+    toClient({ jsonrpc: '2.0', id, error: { code: -32602, message } });
+
+  /** Pins every definition seen (first sight) and checks it against its pin. */
+  const observe = (tool: Tool): PinCheck => {
+    definitions.set(tool.name, tool);
+    const check = pins.check(tool);
+    const key = `${tool.name}:${check.hash}`;
+    if (!check.ok && !reported.has(key)) {
+      reported.add(key);
+      log(
+        `tool '${tool.name}' changed since it was pinned (pinned ${check.pinned}, now ${check.hash}); ` +
+          'it is hidden and its calls are denied until an operator accepts the new definition',
+      );
+    }
+    return check;
+  };
+
+  const requestServer = (method: string, params: Record<string, unknown>): Promise<unknown> => {
+    const id = `${INTERNAL_ID}${++nextInternal}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        internal.delete(id);
+        reject(new Error(`the server did not answer ${method}`));
+      }, options.listTimeoutMs ?? 30_000);
+      timer.unref?.();
+      internal.set(id, {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      toServer({ jsonrpc: '2.0', id, method, params });
+    });
+  };
+
+  /** Reads the server's full tool list (all pages) itself, to check a call against current definitions. */
+  const refresh = (): Promise<void> => {
+    refreshing ??= (async () => {
+      try {
+        const seen = new Map<string, Tool>();
+        let cursor: string | undefined;
+        do {
+          const page = (await requestServer('tools/list', cursor ? { cursor } : {})) as {
+            tools?: Tool[];
+            nextCursor?: string;
+          };
+          for (const tool of page.tools ?? []) seen.set(tool.name, tool);
+          cursor = page.nextCursor;
+        } while (cursor);
+        definitions = seen;
+        stale = false;
+        for (const tool of seen.values()) observe(tool);
+      } finally {
+        refreshing = undefined;
+      }
+    })();
+    return refreshing;
+  };
+
+  /** A denial the enforcer did not make (changed definition, unreadable definitions), reported like one. */
+  const gatewayDenial = (tool: string, reason: string): CallToolResult => {
+    const decision: Decision = Object.freeze({
+      id: randomUUID(),
+      timestamp: new Date().toISOString(),
+      outcome: 'deny',
+      effective: 'deny',
+      mode: enforcer.mode,
+      tool,
+      agentName: ctx.agentName(),
+      userId: user?.id,
+      sessionId: user?.sessionId,
+      roles: Object.freeze([...(user?.roles ?? [])]),
+      decidingRole: undefined,
+      reason,
+      violations: Object.freeze([]),
+      policyDigest: enforcer.currentPolicy()?.digest ?? '',
+      evaluationMs: 0,
+    });
+    try {
+      options.onGatewayDenial?.({ decision, args: undefined, user });
+    } catch (e) {
+      log(`a decision listener threw: ${(e as Error)?.message ?? e}`);
+    }
+    return toToolResult(decision);
+  };
+
+  const handleCall = async (id: RequestId, params: Record<string, unknown>, message: JSONRPCMessage) => {
+    const name = params.name;
+    const raw = params.arguments;
+    if (typeof name !== 'string' || name === '') return replyError(id, 'Invalid params: tools/call needs a tool name');
+    if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
+      return replyError(id, 'Invalid params: tools/call arguments must be an object');
+    }
+    // Pin check first: a poisoned tool never reaches an approver.
+    try {
+      if (stale || !definitions.has(name)) await refresh();
+      const definition = definitions.get(name);
+      const check = definition ? observe(definition) : undefined;
+      if (check && !check.ok) {
+        const reason =
+          `the tool's definition changed since it was pinned (pinned sha256 ${check.pinned}, now ${check.hash}); ` +
+          'an operator must accept the new definition';
+        return reply(id, gatewayDenial(name, reason));
+      }
+    } catch (e) {
+      return reply(id, gatewayDenial(name, `could not verify the tool's definition: ${(e as Error)?.message ?? e}`));
+    }
+    const verdict = await decideCall(ctx, { tool: name, args: raw ?? {}, user });
+    if ('result' in verdict) return reply(id, verdict.result);
+    toServer({ ...message, params: { ...params, arguments: verdict.run } } as JSONRPCMessage);
+  };
+
+  return {
+    fromClient(message) {
+      if ('method' in message && 'id' in message) {
+        const params = (message.params ?? {}) as Record<string, unknown>;
+        if (message.method === 'tools/call') {
+          handleCall(message.id, params, message).catch((e) =>
+            reply(message.id, gatewayDenial(String(params.name), `proxy error: ${(e as Error)?.message ?? e}`)),
+          );
+          return;
+        }
+        if (message.method === 'tools/list') clientLists.add(message.id);
+        if (message.method === 'initialize') initializeId = message.id;
+      }
+      toServer(message);
+    },
+
+    fromServer(message) {
+      if (!('method' in message) && 'id' in message && message.id !== undefined) {
+        const waiting = typeof message.id === 'string' ? internal.get(message.id) : undefined;
+        if (waiting) {
+          internal.delete(message.id as string);
+          if ('result' in message) waiting.resolve(message.result);
+          else waiting.reject(new Error(message.error.message));
+          return;
+        }
+        if (clientLists.delete(message.id) && 'result' in message) {
+          const result = message.result as { tools?: Tool[] };
+          let usable: Tool[];
+          try {
+            usable = (result.tools ?? []).filter((tool) => observe(tool).ok);
+          } catch (e) {
+            log(`could not check tool pins: ${(e as Error)?.message ?? e}`);
+            usable = [];
+          }
+          message = { ...message, result: { ...result, tools: visibleTools(enforcer, usable, user) } };
+        } else if (message.id === initializeId) {
+          initializeId = undefined;
+          const info =
+            'result' in message ? (message.result as { serverInfo?: { name?: unknown } }).serverInfo : undefined;
+          if (typeof info?.name === 'string') serverName = info.name;
+        }
+      } else if ('method' in message && message.method === 'notifications/tools/list_changed') {
+        stale = true;
+      }
+      toClient(message);
+    },
+
+    close() {
+      for (const waiting of internal.values()) waiting.reject(new Error('the server closed'));
+      internal.clear();
+    },
+  };
+}
