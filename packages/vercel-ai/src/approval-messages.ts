@@ -43,7 +43,11 @@ export function grantedApproval(
   if (last?.role !== 'tool') return undefined;
   const calls = requestedCalls(messages);
   for (const part of partsOf(last)) {
-    if (part.type === 'tool-approval-response' && part.approved === true && calls.get(part.approvalId ?? '') === toolCallId) {
+    if (
+      part.type === 'tool-approval-response' &&
+      part.approved === true &&
+      calls.get(part.approvalId ?? '') === toolCallId
+    ) {
       return { reason: part.reason };
     }
   }

@@ -43,8 +43,8 @@ const handoffs = new WeakMap<object, Map<string, Handoff>>();
 const scanned = new WeakSet<object>();
 
 function handOff(call: GateCall, handoff: Omit<Handoff, 'tool' | 'input'>): void {
-  let calls = handoffs.get(call.messages);
-  if (!calls) handoffs.set(call.messages, (calls = new Map()));
+  const calls = handoffs.get(call.messages) ?? new Map<string, Handoff>();
+  handoffs.set(call.messages, calls);
   calls.set(call.toolCallId, { tool: call.tool, input: call.input, ...handoff });
 }
 

@@ -92,7 +92,10 @@ describe('hexgateTools', () => {
     const { tools, enforcer, executions } = supportDesk();
     const model = scriptedModel(
       calls(call('c1', 'get_order', { order_id: 'A-1' })),
-      calls(call('c2', 'refund_order', { order_id: 'A-1', amount: 40 }), call('c3', 'delete_account', { account: 'x' })),
+      calls(
+        call('c2', 'refund_order', { order_id: 'A-1', amount: 40 }),
+        call('c3', 'delete_account', { account: 'x' }),
+      ),
       calls(call('c4', 'refund_order', { order_id: 'A-1', amount: 4000 })),
       text('all done'),
     );
@@ -131,13 +134,18 @@ describe('hexgateTools', () => {
     const gated = hexgateTools(tools, { enforcer });
     const toolApproval = hexgateToolApproval({ enforcer });
     const run = (user: { id: string; roles: string[] }) => {
-      const model = scriptedModel(calls(call('c1', 'refund_order', { order_id: `O-${user.id}`, amount: 300 })), text('ok'));
+      const model = scriptedModel(
+        calls(call('c1', 'refund_order', { order_id: `O-${user.id}`, amount: 300 })),
+        text('ok'),
+      );
       return runWithUser(user, () =>
         generateText({ model, tools: gated, toolApproval, stopWhen: stepCountIs(3), prompt: 'refund' }),
       ).then((result) => ({ result, model }));
     };
     const [bea, sam] = await Promise.all([run(billing), run(support)]);
-    expect(executions).toEqual([{ tool: 'refund_order', args: { order_id: 'O-bea', amount: 300 }, frozen: true, userId: 'bea' }]);
+    expect(executions).toEqual([
+      { tool: 'refund_order', args: { order_id: 'O-bea', amount: 300 }, frozen: true, userId: 'bea' },
+    ]);
     expect(toolResultsSent(bea.model, 1)[0]?.output).toEqual({ type: 'text', value: 'refunded 300 on O-bea' });
     expect(toolResultsSent(sam.model, 1)[0]?.output.type).toBe('execution-denied');
     expect(enforcer.decisions.map((d) => `${d.decision.userId}:${d.decision.outcome}`).sort()).toEqual([
@@ -149,7 +157,10 @@ describe('hexgateTools', () => {
   it('shadow mode decides and reports but never blocks', async () => {
     const { tools, enforcer, executions } = supportDesk({ mode: 'shadow' });
     const model = scriptedModel(
-      calls(call('c1', 'delete_account', { account: 'acme' }), call('c2', 'refund_order', { order_id: 'A', amount: 50 })),
+      calls(
+        call('c1', 'delete_account', { account: 'acme' }),
+        call('c2', 'refund_order', { order_id: 'A', amount: 50 }),
+      ),
       text('done'),
     );
     await runWithUser(support, () =>
@@ -182,20 +193,26 @@ describe('hexgateTools', () => {
       stopWhen: stepCountIs(3),
       prompt: 'x',
     });
+    // A tool that declares the user in its context schema gets it through toolsContext, hook or not.
+    const refundWithContext = {
+      refund_order: tool({
+        inputSchema: z.object({ order_id: z.string(), amount: z.number() }),
+        contextSchema: z.object({ hexgateUser: z.object({ id: z.string(), roles: z.array(z.string()) }) }),
+        execute: (args, { context }) => `refunded ${args.amount} for ${context.hexgateUser.id}`,
+      }),
+    };
     const viaTools = scriptedModel(calls(call('c1', 'refund_order', { order_id: 'B', amount: 301 })), text('ok'));
     await generateText({
       model: viaTools,
-      tools: gated,
+      tools: hexgateTools(refundWithContext, { enforcer }),
       toolsContext: { refund_order: { hexgateUser: billing } },
       stopWhen: stepCountIs(3),
       prompt: 'x',
     });
+    expect(toolResultsSent(viaTools, 1)[0]?.output).toEqual({ type: 'text', value: 'refunded 301 for bea' });
     const anonymous = scriptedModel(calls(call('c1', 'refund_order', { order_id: 'C', amount: 1 })), text('ok'));
     await generateText({ model: anonymous, tools: gated, stopWhen: stepCountIs(3), prompt: 'x' });
-    expect(executions.map((e) => e.args)).toEqual([
-      { order_id: 'A', amount: 300 },
-      { order_id: 'B', amount: 301 },
-    ]);
+    expect(executions.map((e) => e.args)).toEqual([{ order_id: 'A', amount: 300 }]);
     expect(enforcer.decisions.map((d) => `${d.decision.userId}:${d.decision.outcome}`)).toEqual([
       'bea:allow',
       'bea:allow',

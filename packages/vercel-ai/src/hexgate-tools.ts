@@ -50,7 +50,12 @@ function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): A
     // Synchronous on purpose: a tool that streams (returns an AsyncIterable)
     // must get its iterable back unchanged.
     gated.execute = (input: unknown, executeOptions: ToolExecutionOptions<unknown>) => {
-      const handoff: Pick<Handoff, 'enforcement' | 'approved' | 'denial'> = takeHandoff(executeOptions.messages, executeOptions.toolCallId, name, input) ?? {
+      const handoff: Pick<Handoff, 'enforcement' | 'approved' | 'denial'> = takeHandoff(
+        executeOptions.messages,
+        executeOptions.toolCallId,
+        name,
+        input,
+      ) ?? {
         enforcement: options.enforcer.decide({
           tool: name,
           args: input,

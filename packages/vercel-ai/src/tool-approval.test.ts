@@ -11,7 +11,11 @@ const prompt: ModelMessage = { role: 'user', content: 'refund order A-1' };
 type Run = (messages: ModelMessage[]) => Promise<{ content: readonly { type: string }[]; messages: ModelMessage[] }>;
 
 /** A chat turn through generateText or streamText, with the gate wired the same way. */
-function chat(kind: 'generate' | 'stream', model: ReturnType<typeof scriptedModel>, settings: { tools: ToolSet; toolApproval?: ReturnType<typeof hexgateToolApproval> }): Run {
+function chat(
+  kind: 'generate' | 'stream',
+  model: ReturnType<typeof scriptedModel>,
+  settings: { tools: ToolSet; toolApproval?: ReturnType<typeof hexgateToolApproval> },
+): Run {
   return async (messages) => {
     const options = { model, ...settings, messages, stopWhen: stepCountIs(4) };
     if (kind === 'generate') {
@@ -23,13 +27,22 @@ function chat(kind: 'generate' | 'stream', model: ReturnType<typeof scriptedMode
   };
 }
 
-function answer(first: { content: readonly { type: string }[]; messages: ModelMessage[] }, approved: boolean, reason?: string): ModelMessage[] {
+function answer(
+  first: { content: readonly { type: string }[]; messages: ModelMessage[] },
+  approved: boolean,
+  reason?: string,
+): ModelMessage[] {
   const request = first.content.find((p) => p.type === 'tool-approval-request') as { approvalId: string } | undefined;
   if (!request) throw new Error('no approval request');
   return [
     prompt,
     ...first.messages,
-    { role: 'tool', content: [{ type: 'tool-approval-response', approvalId: request.approvalId, approved, ...(reason ? { reason } : {}) }] },
+    {
+      role: 'tool',
+      content: [
+        { type: 'tool-approval-response', approvalId: request.approvalId, approved, ...(reason ? { reason } : {}) },
+      ],
+    },
   ];
 }
 
@@ -42,7 +55,11 @@ describe.each(['generate', 'stream'] as const)('approval_required with %sText', 
       text('again'),
     );
     const tools = hexgateTools(desk.tools, { enforcer: desk.enforcer });
-    const run = chat(kind, model, withHook ? { tools, toolApproval: hexgateToolApproval({ enforcer: desk.enforcer }) } : { tools });
+    const run = chat(
+      kind,
+      model,
+      withHook ? { tools, toolApproval: hexgateToolApproval({ enforcer: desk.enforcer }) } : { tools },
+    );
     return { ...desk, model, run: (messages: ModelMessage[]) => runWithUser(support, () => run(messages)) };
   };
 
@@ -101,7 +118,12 @@ describe.each(['generate', 'stream'] as const)('approval_required with %sText', 
     const first = await run([prompt]);
     const tampered = answer(first, true).map((m) =>
       m.role === 'assistant' && Array.isArray(m.content)
-        ? { ...m, content: m.content.map((p) => (p.type === 'tool-call' ? { ...p, input: { order_id: 'A-1', amount: 99 } } : p)) }
+        ? {
+            ...m,
+            content: m.content.map((p) =>
+              p.type === 'tool-call' ? { ...p, input: { order_id: 'A-1', amount: 99 } } : p,
+            ),
+          }
         : m,
     ) as ModelMessage[];
     await run(tampered);
@@ -115,7 +137,10 @@ describe.each(['generate', 'stream'] as const)('approval_required with %sText', 
   it('another user cannot resume the approval', async () => {
     const { run, executions, model, tools, enforcer } = setup();
     const first = await run([prompt]);
-    const other = chat(kind, model, { tools: hexgateTools(tools, { enforcer }), toolApproval: hexgateToolApproval({ enforcer }) });
+    const other = chat(kind, model, {
+      tools: hexgateTools(tools, { enforcer }),
+      toolApproval: hexgateToolApproval({ enforcer }),
+    });
     await runWithUser({ id: 'mallory', roles: ['support'] }, () => other(answer(first, true)));
     expect(executions).toEqual([]);
     expect(enforcer.approvals.map((a) => a.status)).toEqual(['requested']);

@@ -19,7 +19,7 @@ const own = (record: unknown, key: string): unknown =>
 
 export function hexgateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEXT = unknown>(
   options: HexgateAiOptions,
-  // biome-ignore lint/suspicious/noExplicitAny: the SDK infers the tools-context type from TOOLS
+  // `any`: the SDK infers the tools-context type from TOOLS at the call site.
 ): GenericToolApprovalFunction<TOOLS, any, RUNTIME_CONTEXT> {
   return async ({ toolCall, tools, toolsContext, runtimeContext, messages }): Promise<ToolApprovalStatus> => {
     const { toolName, toolCallId, input } = toolCall;

@@ -30,7 +30,12 @@ export const text = (value: string): Turn => ({ text: value });
 
 function generateResult(turn: Turn): GenerateResult {
   if ('text' in turn) {
-    return { content: [{ type: 'text', text: turn.text }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] };
+    return {
+      content: [{ type: 'text', text: turn.text }],
+      finishReason: { unified: 'stop', raw: undefined },
+      usage,
+      warnings: [],
+    };
   }
   return {
     content: turn.calls.map((c) => ({
@@ -50,7 +55,11 @@ function streamResult(turn: Turn): StreamResult {
   const parts: StreamPart[] = [{ type: 'stream-start', warnings: [] }];
   for (const part of result.content) {
     if (part.type === 'text') {
-      parts.push({ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: part.text }, { type: 'text-end', id: 't' });
+      parts.push(
+        { type: 'text-start', id: 't' },
+        { type: 'text-delta', id: 't', delta: part.text },
+        { type: 'text-end', id: 't' },
+      );
     } else if (part.type === 'tool-call') {
       parts.push(part);
     }
@@ -81,7 +90,9 @@ export function toolResultsSent(model: MockLanguageModelV4, index: number): Sent
   return prompt.flatMap((message) =>
     message.role === 'tool'
       ? message.content.flatMap((part) =>
-          part.type === 'tool-result' ? [{ toolCallId: part.toolCallId, toolName: part.toolName, output: part.output }] : [],
+          part.type === 'tool-result'
+            ? [{ toolCallId: part.toolCallId, toolName: part.toolName, output: part.output }]
+            : [],
         )
       : [],
   );

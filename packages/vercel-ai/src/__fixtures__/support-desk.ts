@@ -3,8 +3,8 @@
  * were called (arguments, whether frozen, and the user in scope).
  */
 import { tryGetUser } from '@hexgate/core';
-import { recordingEnforcer, testPolicy } from '@hexgate/core/testing';
-import { tool } from 'ai';
+import { type RecordingEnforcer, recordingEnforcer, testPolicy } from '@hexgate/core/testing';
+import { type Tool, tool } from 'ai';
 import { z } from 'zod';
 
 export const policy = testPolicy(`
@@ -35,11 +35,22 @@ export interface Execution {
   readonly userId: string | undefined;
 }
 
-export function supportDesk(options: { mode?: 'enforce' | 'shadow' } = {}) {
+export type DeskTools = Record<'get_order' | 'refund_order' | 'delete_account', Tool>;
+
+export function supportDesk(options: { mode?: 'enforce' | 'shadow' } = {}): {
+  tools: DeskTools;
+  executions: Execution[];
+  enforcer: RecordingEnforcer;
+} {
   const executions: Execution[] = [];
   const record = (name: string, args: object) =>
-    executions.push({ tool: name, args: structuredClone(args), frozen: Object.isFrozen(args), userId: tryGetUser()?.id });
-  const tools = {
+    executions.push({
+      tool: name,
+      args: structuredClone(args),
+      frozen: Object.isFrozen(args),
+      userId: tryGetUser()?.id,
+    });
+  const tools: DeskTools = {
     get_order: tool({
       description: 'Look up an order',
       inputSchema: z.object({ order_id: z.string() }),
