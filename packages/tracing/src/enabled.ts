@@ -6,8 +6,9 @@
  * tracing function calls straight through, so the check has to be cheap: two
  * global lookups and an identity comparison, no span, no allocation.
  */
-import { createContextKey, context, ProxyTracerProvider, type TracerProvider } from '@opentelemetry/api';
+
 import { getLangfuseTracerProvider } from '@langfuse/tracing';
+import { context, createContextKey, ProxyTracerProvider, type TracerProvider } from '@opentelemetry/api';
 import { warnOnce } from './safe.ts';
 
 // A fresh proxy has no delegate, so it hands back the API's own no-op

@@ -2,8 +2,9 @@
  * End to end through Langfuse's real LangfuseSpanProcessor and OTLP exporter,
  * against a local receiver: assertions are on what actually went over the wire.
  */
+
+import { createEnforcer, PolicyDeniedError, runWithUser } from '@hexgate/core';
 import { trace } from '@opentelemetry/api';
-import { createEnforcer, decisionText, PolicyDeniedError, runWithUser } from '@hexgate/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   callTool,
@@ -13,10 +14,22 @@ import {
   simulatedRun,
   standardCalls,
 } from './__fixtures__/simulated-agent.ts';
-import { createTracingListener, isTracingEnabled, recordDecision, traceRun, traceRunStream, traceToolCall } from './index.ts';
+import {
+  createTracingListener,
+  isTracingEnabled,
+  recordDecision,
+  traceRun,
+  traceRunStream,
+  traceToolCall,
+} from './index.ts';
 import { type LangfuseTestSetup, type ReceivedSpan, setupLangfuseForTest } from './testing/index.ts';
 
-const alice = { id: 'alice', roles: ['support'], sessionId: 'sess-alice', attributes: { region: 'EU', token: 'tok-secret-1' } };
+const alice = {
+  id: 'alice',
+  roles: ['support'],
+  sessionId: 'sess-alice',
+  attributes: { region: 'EU', token: 'tok-secret-1' },
+};
 const bob = { id: 'bob', roles: [], sessionId: 'sess-bob' };
 
 let lf: LangfuseTestSetup;
@@ -138,7 +151,12 @@ describe('Langfuse export', () => {
           toolRan: true,
         });
         expect(refund.observation.level).toBe('DEFAULT');
-        expect(tools.map((t) => t.name).sort()).toEqual(['tool:flaky', 'tool:get_weather', 'tool:login', 'tool:refund']);
+        expect(tools.map((t) => t.name).sort()).toEqual([
+          'tool:flaky',
+          'tool:get_weather',
+          'tool:login',
+          'tool:refund',
+        ]);
         expect(run.observation.metadata.decisions).toEqual({ allow: 3, deny: 1, approval_required: 1 });
         expect(run.observation.metadata.user).toMatchObject({ id: 'alice', attributes: { region: 'EU' } });
       } else {
@@ -170,6 +188,228 @@ describe('Langfuse export', () => {
     expect(lf.receiver.requests[0]?.headers.authorization).toBe(
       `Basic ${Buffer.from('pk-lf-env:sk-lf-env').toString('base64')}`,
     );
-    expect(lf.receiver.spans().map((s) => s.name).sort()).toEqual(['policy:get_weather', 'test:support-bot', 'tool:get_weather']);
+    expect(
+      lf.receiver
+        .spans()
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['policy:get_weather', 'test:support-bot', 'tool:get_weather']);
+  });
+
+  it('a streamed run stays open until the stream is consumed, with tool calls made during consumption nested in it', async () => {
+    const enforcer = makeEnforcer();
+    async function* agentStream() {
+      yield 'thinking';
+      yield await callTool(enforcer, { tool: 'get_weather', args: { city: 'Rome' } });
+      yield await callTool(enforcer, { tool: 'change_password', args: { password: 'hunter2' } });
+    }
+    const stream = runWithUser(alice, () => traceRunStream({ framework: 'test', agentName: 'streamer' }, agentStream));
+    await lf.flush();
+    // Created, not consumed: nothing has ended yet, so nothing is exported.
+    expect(lf.receiver.spans()).toHaveLength(0);
+
+    const chunks: string[] = [];
+    // Consumed outside the user scope, as a host streaming to a client would.
+    for await (const chunk of stream) {
+      chunks.push(chunk as string);
+      if (chunks.length === 2) {
+        // Mid-stream: the first tool call is exported, the run is still open.
+        await lf.flush();
+        expect(
+          lf.receiver
+            .spans()
+            .map((s) => s.name)
+            .sort(),
+        ).toEqual(['policy:get_weather', 'tool:get_weather']);
+      }
+    }
+    await lf.flush();
+    expect(chunks[1]).toBe('sunny in Rome');
+    const spans = lf.receiver.spans();
+    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+    const run = byName(spans, 'test:streamer');
+    expect(run.observation.metadata).toMatchObject({
+      runStatus: 'ok',
+      decisions: { allow: 1, deny: 1, approval_required: 0 },
+    });
+    for (const name of ['policy:get_weather', 'policy:change_password']) {
+      const g = byName(spans, name);
+      expect(g.parentSpanId).toBe(run.spanId);
+      expect(g.userId).toBe('alice');
+    }
+  });
+
+  it('a stream that fails marks the run ERROR; one abandoned early ends it as cancelled', async () => {
+    async function* failing() {
+      yield 1;
+      throw new Error('model overloaded');
+    }
+    const failingRun = traceRunStream({ framework: 'test', name: 'failing' }, async () => failing());
+    await expect(
+      (async () => {
+        for await (const _ of await failingRun);
+      })(),
+    ).rejects.toThrow('model overloaded');
+    const abandoned = traceRunStream({ framework: 'test', name: 'abandoned' }, () => failing());
+    for await (const _ of abandoned) break;
+    await lf.flush();
+    const spans = lf.receiver.spans();
+    expect(byName(spans, 'failing').observation).toMatchObject({
+      level: 'ERROR',
+      statusMessage: 'Error: model overloaded',
+    });
+    expect(byName(spans, 'abandoned').observation.metadata.runStatus).toBe('cancelled');
+    expect(byName(spans, 'abandoned').observation.level).toBeUndefined();
+  });
+
+  it('with `until`, a streamed result that is not iterated ends the run when its completion promise settles', async () => {
+    let complete!: () => void;
+    const result = { completed: new Promise<void>((r) => (complete = r)), text: 'hello' };
+    const returned = await traceRunStream({ framework: 'test', name: 'until-run' }, async () => result, {
+      until: (r) => r.completed,
+    });
+    expect(returned).toBe(result);
+    await lf.flush();
+    expect(lf.receiver.spans()).toHaveLength(0);
+    complete();
+    await result.completed;
+    await lf.flush();
+    expect(lf.receiver.spans().map((s) => s.name)).toEqual(['until-run']);
+  });
+
+  it('nests under a framework span that is already active instead of opening a parallel trace', async () => {
+    const enforcer = makeEnforcer();
+    // What AI SDK telemetry does: a span from the `ai` tracer (exported by Langfuse's default filter).
+    const framework = trace.getTracer('ai');
+    await runWithUser(bob, () =>
+      framework.startActiveSpan('ai.generateText', async (span) => {
+        await simulatedRun(enforcer, bob, standardCalls.slice(0, 2));
+        span.end();
+      }),
+    );
+    await lf.flush();
+    const traces = lf.receiver.traces();
+    expect(traces.size).toBe(1);
+    const spans = [...traces.values()][0] ?? [];
+    const outer = byName(spans, 'ai.generateText');
+    expect(outer.scope).toBe('ai');
+    const run = byName(spans, 'test:support-bot');
+    expect(run.parentSpanId).toBe(outer.spanId);
+    // The framework's root names the trace; hexgate does not rename it.
+    expect(run.traceName).toBeUndefined();
+    expect(run.userId).toBe('bob');
+    expect(byName(spans, 'policy:change_password').parentSpanId).toBe(run.spanId);
+  });
+
+  it('shadow mode: the tool runs, and the would-be denial is still a WARNING', async () => {
+    const enforcer = makeEnforcer('shadow');
+    const out = await simulatedRun(enforcer, bob, [{ tool: 'change_password', args: { password: 'hunter2' } }]);
+    await lf.flush();
+    expect(out).toEqual(['password changed']);
+    const g = byName(lf.receiver.spans(), 'policy:change_password');
+    expect(g.observation).toMatchObject({ level: 'WARNING' });
+    expect(g.observation.statusMessage).toMatch(/^shadow mode: the policy would deny: /);
+    expect(g.observation.metadata).toMatchObject({
+      outcome: 'deny',
+      effective: 'allow',
+      mode: 'shadow',
+      toolRan: true,
+    });
+  });
+
+  it('traceToolCall fails closed on a decision that does not permit the tool, and records that it did not run', async () => {
+    const enforcer = makeEnforcer();
+    const { decision, args } = runWithUser(alice, () => enforcer.decide({ tool: 'refund', args: { amount: 5 } }));
+    let ran = false;
+    const attempt = () =>
+      traceToolCall(decision, args, () => {
+        ran = true;
+      });
+    expect(attempt).toThrow(PolicyDeniedError);
+    // An approval that was not granted does not open the gate either.
+    expect(() =>
+      traceToolCall(decision, args, () => (ran = true), { approval: { status: 'rejected', approver: 'dan' } }),
+    ).toThrow(PolicyDeniedError);
+    expect(ran).toBe(false);
+    await lf.flush();
+    const guardrails = lf.receiver.spans().filter((s) => s.name === 'policy:refund');
+    expect(guardrails).toHaveLength(2);
+    expect(guardrails.map((g) => g.observation.metadata.toolStatus)).toEqual(['pending_approval', 'blocked']);
+    for (const g of guardrails) {
+      expect(g.observation).toMatchObject({ level: 'WARNING' });
+      expect(g.observation.metadata.toolRan).toBe(false);
+      // Outside a run, the guardrail is still attributed to the caller.
+      expect([g.userId, g.sessionId]).toEqual(['alice', 'sess-alice']);
+    }
+  });
+
+  it('recordDecision marks a pending approval, and a host-executed allow as delegated', async () => {
+    const enforcer = makeEnforcer();
+    await runWithUser(alice, () =>
+      traceRun({ framework: 'test', name: 'approvals' }, async () => {
+        const pending = enforcer.decide({ tool: 'refund', args: { amount: 7 } });
+        recordDecision(pending.decision, pending.args, { approval: { status: 'requested' } });
+        const allowed = enforcer.decide({ tool: 'get_weather', args: { city: 'Oslo' } });
+        recordDecision(allowed.decision, allowed.args, { toolRan: true });
+      }),
+    );
+    await lf.flush();
+    const spans = lf.receiver.spans();
+    expect(byName(spans, 'policy:refund').observation).toMatchObject({
+      level: 'WARNING',
+      metadata: { toolStatus: 'pending_approval', approval: { status: 'requested' } },
+    });
+    expect(byName(spans, 'policy:get_weather').observation).toMatchObject({
+      level: 'DEFAULT',
+      metadata: { toolStatus: 'delegated', toolRan: true },
+    });
+    expect(byName(spans, 'approvals').observation.metadata.decisions).toEqual({
+      allow: 1,
+      deny: 0,
+      approval_required: 1,
+    });
+  });
+
+  it('host results that signal failure (isError) mark the execution ERROR', async () => {
+    const enforcer = makeEnforcer();
+    const { decision, args } = enforcer.decide({ tool: 'get_weather', args: { city: 'Nowhere' } });
+    const result = await traceToolCall(decision, args, async () => ({ isError: true, content: [] }), {
+      isError: (r) => r.isError,
+    });
+    expect(result).toEqual({ isError: true, content: [] });
+    await lf.flush();
+    expect(byName(lf.receiver.spans(), 'tool:get_weather').observation.level).toBe('ERROR');
+    expect(byName(lf.receiver.spans(), 'policy:get_weather').observation.metadata.toolStatus).toBe('error');
+  });
+
+  it('createTracingListener traces decisions and approval events of code that uses the enforcer directly', async () => {
+    const listener = createTracingListener();
+    const enforcer = createEnforcer({ policy, ...listener });
+    const refund = enforcer.guard(async (a: { amount: number }) => `refunded ${a.amount}`, {
+      tool: 'refund',
+      approvalHandler: async () => true,
+    });
+    await expect(runWithUser(alice, () => refund({ amount: 9 }))).resolves.toBe('refunded 9');
+    await expect(runWithUser(bob, () => refund({ amount: 9 }))).rejects.toThrow(PolicyDeniedError);
+    await lf.flush();
+    const spans = lf.receiver.spans();
+    const decisions = spans.filter((s) => s.name === 'policy:refund');
+    expect(decisions.map((d) => [d.userId, d.observation.metadata.outcome, d.observation.metadata.toolStatus])).toEqual(
+      [
+        ['alice', 'approval_required', 'unknown'],
+        ['bob', 'deny', 'unknown'],
+      ],
+    );
+    expect(spans.filter((s) => s.observation.type === 'event').map((s) => s.name)).toEqual([
+      'approval:requested',
+      'approval:approved',
+    ]);
+    for (const event of spans.filter((s) => s.observation.type === 'event')) {
+      expect(event.userId).toBe('alice');
+      expect(event.observation.metadata).toMatchObject({
+        tool: 'refund',
+        decisionId: decisions[0]?.observation.metadata.decisionId,
+      });
+    }
   });
 });

@@ -7,11 +7,12 @@
  * `approval:<status>` event observation. Do not combine it with an adapter
  * that already calls `traceToolCall`/`recordDecision`, or decisions appear twice.
  */
-import { startObservation } from '@langfuse/tracing';
+
 import type { ApprovalEvent, DecisionEvent } from '@hexgate/core';
+import { startObservation } from '@langfuse/tracing';
 import { isTracingEnabled } from './enabled.ts';
 import { safely } from './safe.ts';
-import { record } from './trace-tool-call.ts';
+import { record, withCallerAttributes } from './trace-tool-call.ts';
 
 export interface TracingListener {
   readonly onDecision: (event: DecisionEvent) => void;
@@ -26,25 +27,27 @@ export function createTracingListener(): TracingListener {
     },
     onApproval(event: ApprovalEvent) {
       if (!isTracingEnabled()) return;
-      safely('recording an approval', () => {
-        const flagged = event.status === 'rejected' || event.status === 'expired';
-        startObservation(
-          `approval:${event.status}`,
-          {
-            level: flagged ? 'WARNING' : 'DEFAULT',
-            ...(flagged && event.reason ? { statusMessage: event.reason } : {}),
-            metadata: {
-              tool: event.decision.tool,
-              decisionId: event.decision.id,
-              status: event.status,
-              argsHash: event.argsHash,
-              ...(event.approver ? { approver: event.approver } : {}),
-              ...(event.reason ? { reason: event.reason } : {}),
+      safely('recording an approval', () =>
+        withCallerAttributes(event.decision, undefined, () => {
+          const flagged = event.status === 'rejected' || event.status === 'expired';
+          startObservation(
+            `approval:${event.status}`,
+            {
+              level: flagged ? 'WARNING' : 'DEFAULT',
+              ...(flagged && event.reason ? { statusMessage: event.reason } : {}),
+              metadata: {
+                tool: event.decision.tool,
+                decisionId: event.decision.id,
+                status: event.status,
+                argsHash: event.argsHash,
+                ...(event.approver ? { approver: event.approver } : {}),
+                ...(event.reason ? { reason: event.reason } : {}),
+              },
             },
-          },
-          { asType: 'event' },
-        );
-      });
+            { asType: 'event' },
+          );
+        }),
+      );
     },
   });
 }

@@ -3,8 +3,9 @@
  * observation can tell whether it sits inside a hexgate run (and which), and
  * the run observation can summarise its decisions when it ends.
  */
-import { type Context, context, createContextKey } from '@opentelemetry/api';
+
 import type { Outcome } from '@hexgate/core';
+import { type Context, context, createContextKey } from '@opentelemetry/api';
 
 export interface RunState {
   readonly decisions: Record<Outcome, number>;

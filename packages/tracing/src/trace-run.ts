@@ -10,9 +10,10 @@
  * another hexgate run), the hexgate run becomes a child of it in the same
  * trace; only when nothing is active does it open a new trace (and name it).
  */
-import { type Context, context, isSpanContextValid, trace } from '@opentelemetry/api';
-import { type LangfuseAgent, propagateAttributes, startActiveObservation } from '@langfuse/tracing';
+
 import { redact, tryGetUser, type User } from '@hexgate/core';
+import { type LangfuseAgent, propagateAttributes, startActiveObservation } from '@langfuse/tracing';
+import { type Context, context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { checkContextManager, isTracingEnabled } from './enabled.ts';
 import { newRunState, type RunState, withRunState } from './run-state.ts';
 import { errorMessage, once, safely, warnOnce } from './safe.ts';
@@ -190,4 +191,3 @@ function hasActiveSpan(): boolean {
 function clip(value: string): string {
   return value.length > 200 ? value.slice(0, 200) : value;
 }
-

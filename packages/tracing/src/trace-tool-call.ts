@@ -13,16 +13,10 @@
  * allowed call is DEFAULT; a tool that throws or reports an error is ERROR on
  * its `tool:` observation. Arguments are recorded only through core's `redact`.
  */
-import { context } from '@opentelemetry/api';
+
+import { type ApprovalStatus, type Decision, decisionText, PolicyDeniedError, redact, type User } from '@hexgate/core';
 import { propagateAttributes, startActiveObservation, startObservation } from '@langfuse/tracing';
-import {
-  type ApprovalStatus,
-  type Decision,
-  decisionText,
-  PolicyDeniedError,
-  redact,
-  type User,
-} from '@hexgate/core';
+import { context } from '@opentelemetry/api';
 import { isTracingEnabled } from './enabled.ts';
 import { activeRun } from './run-state.ts';
 import { errorMessage, once, safely, warnOnce } from './safe.ts';
@@ -105,7 +99,8 @@ export function traceToolCall<R>(
                     settled.status === 'error' ||
                     (settled.status === 'ok' && options.isError !== undefined && isHostError(settled.value, options));
                   const status: ToolStatus = failed ? 'error' : settled.status;
-                  const message = settled.status === 'error' ? errorMessage(settled.error) : 'the tool reported an error';
+                  const message =
+                    settled.status === 'error' ? errorMessage(settled.error) : 'the tool reported an error';
                   tool.update({
                     output: { status },
                     ...(failed ? { level: 'ERROR' as const, statusMessage: message } : {}),
@@ -168,7 +163,9 @@ export function record(
       const attributes = decisionAttributes(decision, args, options.approval);
       const status = statusWithoutExecution(decision, options);
       const guardrail = startObservation(`policy:${decision.tool}`, attributes, { asType: 'guardrail' });
-      guardrail.update({ metadata: { ...(options.toolRan === undefined ? {} : { toolRan: options.toolRan }), toolStatus: status } });
+      guardrail.update({
+        metadata: { ...(options.toolRan === undefined ? {} : { toolRan: options.toolRan }), toolStatus: status },
+      });
       guardrail.end();
       const run = activeRun();
       if (run) run.decisions[decision.outcome]++;
@@ -247,7 +244,7 @@ function decisionAttributes(decision: Decision, args: unknown, approval: Approva
  * user and session so it is still attributed. Inside a run they are already
  * propagated.
  */
-function withCallerAttributes<T>(decision: Decision, user: User | undefined, fn: () => T): T {
+export function withCallerAttributes<T>(decision: Decision, user: User | undefined, fn: () => T): T {
   if (activeRun()) return fn();
   const userId = user?.id ?? decision.userId;
   const sessionId = user?.sessionId ?? decision.sessionId;
