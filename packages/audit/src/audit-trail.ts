@@ -1,0 +1,469 @@
+/**
+ * The audit trail: plugs into `createEnforcer({ recorder })`, takes every
+ * decision and approval event on the hot path by only enqueueing it, and
+ * writes them in batches from a single writer that assigns the gap-free
+ * sequence numbers and the hash chain. Being the only place that numbers
+ * records, the writer cannot fork the chain however many decisions run
+ * concurrently; sinks also refuse a batch that does not continue the stored
+ * head, so two processes on one chain cannot fork it either.
+ *
+ * Failure policy (`failureMode`), applied when the queue is full or the sink
+ * is failing:
+ * - `failClosed` (default): `recordDecision` returns "audit unavailable", and
+ *   the enforcer turns the decision into a deny. No side effect runs unrecorded.
+ * - `drop`: the decision goes ahead unrecorded and is counted.
+ * Either way the count is exposed by `stats()` and written to the chain as a
+ * `loss` record as soon as the sink accepts writes again.
+ */
+import type { ApprovalEvent, DecisionEvent, DecisionRecorder } from '@hexgate/core';
+import { type ExitParticipant, unwatchExit, watchExit } from './exit-hooks.ts';
+import {
+  type AuditRecord,
+  approvalBody,
+  decisionBody,
+  lossBody,
+  type RecordBody,
+  sealRecord,
+} from './record.ts';
+import type { RedactOptions } from './redact.ts';
+import type { AuditSink, ChainHead } from './sink.ts';
+
+export type FailureMode = 'failClosed' | 'drop';
+
+/** The reason a refused decision is denied with (mode `failClosed`). */
+export const AUDIT_UNAVAILABLE = 'audit unavailable';
+
+export interface AuditTrailOptions {
+  readonly sink: AuditSink;
+  /** Chain id (default `default`). Give each concurrent writer process its own chain, or share one: sinks serialize writers. */
+  readonly chain?: string;
+  /** What to do when the queue is full or the sink fails (default `failClosed`). */
+  readonly failureMode?: FailureMode;
+  /** Records held in memory at most (default 100,000). */
+  readonly maxQueue?: number;
+  /** Records written per transaction at most (default 2,000). */
+  readonly batchSize?: number;
+  /** How long a partial batch waits before it is written (default 25 ms). */
+  readonly flushIntervalMs?: number;
+  /** First delay before retrying a failed write; doubles up to 5 s (default 100 ms). */
+  readonly retryDelayMs?: number;
+  readonly redact?: RedactOptions;
+  /** Flush on process exit (default true). */
+  readonly exitHandler?: boolean;
+  /** Close the sink in `close()` (default true). */
+  readonly closeSink?: boolean;
+  /** Called after each committed batch: everything up to `lastSeq` is durable. */
+  readonly onCommit?: (commit: AuditCommit) => void;
+  /** Called on every failed write (the trail retries by itself). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface AuditCommit {
+  readonly chain: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly lastHash: string;
+  readonly count: number;
+}
+
+export interface AuditTrailStats {
+  readonly chain: string;
+  readonly failureMode: FailureMode;
+  /** Records waiting to be written. */
+  readonly queued: number;
+  /** Records committed by this trail (including loss notices). */
+  readonly written: number;
+  /** Decisions/approvals dropped since the trail started (mode `drop`). */
+  readonly dropped: number;
+  /** Decisions refused, and so denied, since the trail started (mode `failClosed`). */
+  readonly refused: number;
+  /** Losses not yet written to the chain as a `loss` record. */
+  readonly unreportedLosses: number;
+  /** Failed writes since the trail started. */
+  readonly failures: number;
+  /** False from a failed write until the next successful one. */
+  readonly healthy: boolean;
+  readonly lastError: string | undefined;
+  /** The last committed record, once known. */
+  readonly head: ChainHead | undefined;
+  readonly closed: boolean;
+}
+
+export interface AuditTrail extends DecisionRecorder {
+  readonly chain: string;
+  readonly sink: AuditSink;
+  /** Enqueue a decision (the enforcer calls this). Returns a refusal reason, or undefined. */
+  recordDecision(event: DecisionEvent): string | undefined;
+  /** Enqueue an approval event. Approvals are never refused or dropped: they are rare and human-paced. */
+  recordApproval(event: ApprovalEvent): void;
+  /** Writes everything enqueued so far; rejects if the sink fails (records stay queued and are retried). */
+  flush(): Promise<void>;
+  /** Stops taking records, flushes, closes the sink. Rejects, after closing, if records could not be written. */
+  close(): Promise<void>;
+  stats(): AuditTrailStats;
+}
+
+interface Loss {
+  dropped: number;
+  refused: number;
+  since: string;
+  until: string;
+}
+
+type Entry = DecisionEvent | ApprovalEvent;
+
+interface Batch {
+  /** Queue entries in the batch (the loss notice is extra). */
+  readonly count: number;
+  readonly records: readonly AuditRecord[];
+  readonly lossTaken: Loss | undefined;
+}
+
+const isApproval = (e: Entry): e is ApprovalEvent => (e as ApprovalEvent).status !== undefined;
+
+function intOption(v: number | undefined, fallback: number, min: number): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= min ? Math.floor(v) : fallback;
+}
+
+export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
+  return new Trail(options);
+}
+
+class Trail implements AuditTrail, ExitParticipant {
+  readonly chain: string;
+  readonly sink: AuditSink;
+  readonly label: string;
+  private readonly failureMode: FailureMode;
+  private readonly maxQueue: number;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  private readonly retryDelayMs: number;
+  private readonly redactOptions: RedactOptions | undefined;
+  private readonly options: AuditTrailOptions;
+
+  // The queue: entries[start..] are waiting; committed ones are cut off lazily.
+  private entries: Entry[] = [];
+  private start = 0;
+  private enqueued = 0;
+  private committed = 0;
+
+  private head: ChainHead | undefined;
+  private loss: Loss | undefined;
+  private droppedTotal = 0;
+  private refusedTotal = 0;
+  private written = 0;
+  private failures = 0;
+  private healthy = true;
+  private lastError: unknown;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  private writer: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+
+  constructor(options: AuditTrailOptions) {
+    if (!options?.sink || typeof options.sink.append !== 'function' || typeof options.sink.head !== 'function') {
+      throw new TypeError('createAuditTrail: `sink` must implement head() and append()');
+    }
+    const mode = options.failureMode ?? 'failClosed';
+    if (mode !== 'failClosed' && mode !== 'drop') {
+      throw new TypeError(`createAuditTrail: unknown failureMode '${String(mode)}' (failClosed | drop)`);
+    }
+    this.options = options;
+    this.sink = options.sink;
+    this.chain = options.chain ?? 'default';
+    this.label = `${this.sink.name} (chain '${this.chain}')`;
+    this.failureMode = mode;
+    this.maxQueue = intOption(options.maxQueue, 100_000, 1);
+    this.batchSize = intOption(options.batchSize, 2_000, 1);
+    this.flushIntervalMs = intOption(options.flushIntervalMs, 25, 0);
+    this.retryDelayMs = intOption(options.retryDelayMs, 100, 1);
+    this.retryDelay = this.retryDelayMs;
+    this.redactOptions = options.redact;
+    if (options.exitHandler !== false) watchExit(this);
+  }
+
+  // --- hot path -----------------------------------------------------------
+
+  recordDecision(event: DecisionEvent): string | undefined {
+    const queued = this.entries.length - this.start;
+    if (this.closed || queued >= this.maxQueue || (!this.healthy && this.failureMode === 'failClosed')) {
+      return this.lose();
+    }
+    this.entries.push(event);
+    this.enqueued++;
+    if (this.writer === undefined) this.schedule(queued + 1);
+    return undefined;
+  }
+
+  recordApproval(event: ApprovalEvent): void {
+    if (this.closed) {
+      this.lose();
+      return;
+    }
+    this.entries.push(event);
+    this.enqueued++;
+    if (this.writer === undefined) this.schedule(this.entries.length - this.start);
+  }
+
+  private lose(): string | undefined {
+    const now = new Date().toISOString();
+    if (this.loss) this.loss.until = now;
+    else this.loss = { dropped: 0, refused: 0, since: now, until: now };
+    if (this.failureMode === 'failClosed') {
+      this.loss.refused++;
+      this.refusedTotal++;
+    } else {
+      this.loss.dropped++;
+      this.droppedTotal++;
+    }
+    if (this.closed) {
+      process.emitWarning(`hexgate audit: a record arrived after ${this.label} was closed and was not written`);
+    } else if (this.writer === undefined && this.retryTimer === undefined) {
+      // The loss notice itself is work for the writer: it probes the sink.
+      this.schedule(0);
+    }
+    return this.failureMode === 'failClosed' ? AUDIT_UNAVAILABLE : undefined;
+  }
+
+  private schedule(queued: number): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    if (queued >= this.batchSize) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.startWriter();
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.startWriter();
+      }, this.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  // --- the single writer --------------------------------------------------
+
+  private startWriter(): Promise<void> {
+    if (this.writer) return this.writer;
+    if (this.retryTimer !== undefined) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    const run = this.runWriter();
+    this.writer = run;
+    // Observed here so a failure the caller does not await is not an unhandled rejection.
+    run.catch(() => {});
+    return run;
+  }
+
+  private async runWriter(): Promise<void> {
+    try {
+      // Yield first: records enqueued in this same tick join the batch, and
+      // the writer never runs inside a decision call.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.pending() > 0) {
+        await this.writeBatch();
+        // Let the application run between batches (SQLite writes are synchronous).
+        if (this.pending() > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      this.writer = undefined;
+    } catch (e) {
+      this.writer = undefined;
+      this.scheduleRetry();
+      throw e;
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer !== undefined) return;
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, 5_000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.pending() > 0) this.startWriter();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  pending(): number {
+    return this.entries.length - this.start + (this.loss ? 1 : 0);
+  }
+
+  private async writeBatch(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!this.head) this.head = await this.sink.head(this.chain);
+        const batch = this.build(this.head);
+        if (batch.records.length === 0) return;
+        if (this.sink.appendSync) this.sink.appendSync(batch.records);
+        else await this.sink.append(batch.records);
+        this.commit(batch);
+        return;
+      } catch (e) {
+        const conflict = (e as Error)?.name === 'ChainConflictError';
+        // Another writer moved the head: re-read it and chain after it.
+        if (conflict) this.head = undefined;
+        if (!conflict || attempt >= 3) this.fail(e);
+      }
+    }
+  }
+
+  private fail(e: unknown): never {
+    this.healthy = false;
+    this.failures++;
+    this.lastError = e;
+    try {
+      this.options.onError?.(e);
+    } catch {
+      // a listener must not break the writer
+    }
+    throw e;
+  }
+
+  /** Seals the next batch after `head`: the loss notice first, then up to `batchSize` queued entries. */
+  private build(head: ChainHead): Batch {
+    const count = Math.min(this.entries.length - this.start, this.batchSize);
+    const records: AuditRecord[] = [];
+    let seq = head.seq;
+    let prev = head.hash;
+    const lossTaken: Loss | undefined = this.loss ? { ...this.loss } : undefined;
+    if (lossTaken) {
+      const r = sealRecord(lossBody({ ...lossTaken }), this.chain, ++seq, prev);
+      records.push(r);
+      prev = r.hash;
+    }
+    for (let i = 0; i < count; i++) {
+      const r = sealRecord(this.body(this.entries[this.start + i] as Entry), this.chain, ++seq, prev);
+      records.push(r);
+      prev = r.hash;
+    }
+    return { count, records, lossTaken };
+  }
+
+  private body(entry: Entry): RecordBody {
+    try {
+      return isApproval(entry) ? approvalBody(entry, this.redactOptions) : decisionBody(entry, this.redactOptions);
+    } catch (e) {
+      // Never let one odd event block the queue: record what is safe to record.
+      const fallback = isApproval(entry)
+        ? approvalBody({ ...entry, reason: undefined }, this.redactOptions)
+        : decisionBody({ ...entry, args: undefined, user: undefined }, this.redactOptions);
+      return { ...fallback, reason: `${fallback.reason ?? ''} [audit: record incomplete: ${(e as Error)?.message}]` };
+    }
+  }
+
+  /** Called only once the sink has taken the batch. */
+  private commit({ count, records, lossTaken }: Batch): void {
+    this.start += count;
+    this.committed += count;
+    if (this.start > 4096 && this.start * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.start);
+      this.start = 0;
+    }
+    if (lossTaken && this.loss) {
+      this.loss.dropped -= lossTaken.dropped;
+      this.loss.refused -= lossTaken.refused;
+      if (this.loss.dropped <= 0 && this.loss.refused <= 0) this.loss = undefined;
+      else this.loss.since = lossTaken.until;
+    }
+    const last = records[records.length - 1] as AuditRecord;
+    this.head = { seq: last.seq, hash: last.hash };
+    this.written += records.length;
+    this.healthy = true;
+    this.retryDelay = this.retryDelayMs;
+    try {
+      this.options.onCommit?.({
+        chain: this.chain,
+        firstSeq: (records[0] as AuditRecord).seq,
+        lastSeq: last.seq,
+        lastHash: last.hash,
+        count: records.length,
+      });
+    } catch {
+      // a listener must not break the writer
+    }
+  }
+
+  // --- flush / close ------------------------------------------------------
+
+  async flush(): Promise<void> {
+    const target = this.enqueued;
+    while (this.committed < target || this.loss) {
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      await this.startWriter();
+    }
+  }
+
+  flushSync(): boolean {
+    const appendSync = this.sink.appendSync?.bind(this.sink);
+    if (!appendSync || this.writer) return false;
+    for (let attempt = 1; this.pending() > 0; ) {
+      if (!this.head) {
+        const h = this.sink.head(this.chain);
+        if (h instanceof Promise) return false;
+        this.head = h;
+      }
+      const batch = this.build(this.head);
+      try {
+        appendSync(batch.records);
+      } catch (e) {
+        if ((e as Error)?.name !== 'ChainConflictError' || attempt++ >= 3) throw e;
+        this.head = undefined;
+        continue;
+      }
+      this.commit(batch);
+    }
+    return true;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    let failure: unknown;
+    try {
+      await this.flush();
+    } catch (e) {
+      failure = e;
+    }
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.timer = undefined;
+    this.retryTimer = undefined;
+    unwatchExit(this);
+    const left = this.pending();
+    if (this.options.closeSink !== false) await this.sink.close?.();
+    if (failure !== undefined) {
+      throw new Error(
+        `hexgate audit: ${left} record(s) could not be written to ${this.label} before close: ${(failure as Error)?.message ?? failure}`,
+        { cause: failure },
+      );
+    }
+  }
+
+  stats(): AuditTrailStats {
+    const err = this.lastError;
+    return {
+      chain: this.chain,
+      failureMode: this.failureMode,
+      queued: this.entries.length - this.start,
+      written: this.written,
+      dropped: this.droppedTotal,
+      refused: this.refusedTotal,
+      unreportedLosses: this.loss ? this.loss.dropped + this.loss.refused : 0,
+      failures: this.failures,
+      healthy: this.healthy,
+      lastError: err === undefined ? undefined : ((err as Error)?.message ?? String(err)),
+      head: this.head,
+      closed: this.closed,
+    };
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Opens an audit database from a URL, as the CLI's `--db` takes it:
+ * `sqlite:./audit.db`, `postgres://user@host/db`, `jsonl:./audit.jsonl`
+ * (a bare path ending in .db/.sqlite/.sqlite3 or .jsonl works too).
+ */
+import { existsSync } from 'node:fs';
+import { loadJsonl, verifyJsonl } from './jsonl/jsonl-audit.ts';
+import { postgresAudit } from './sql/postgres-audit.ts';
+import { sqliteAudit } from './sql/sqlite-audit.ts';
+import type { AuditStore, CleanupOptions, CleanupReport } from './store.ts';
+
+export type AuditDbKind = 'sqlite' | 'postgres' | 'jsonl';
+
+export interface ParsedAuditUrl {
+  readonly kind: AuditDbKind;
+  /** File path (sqlite, jsonl) or connection string (postgres). */
+  readonly target: string;
+}
+
+export function parseAuditUrl(url: string): ParsedAuditUrl {
+  const u = url.trim();
+  if (/^postgres(ql)?:\/\//i.test(u)) return { kind: 'postgres', target: u };
+  const m = /^(sqlite|jsonl):(.*)$/i.exec(u);
+  if (m) {
+    let path = m[2] as string;
+    // sqlite:///abs/path and sqlite://./rel/path are accepted too.
+    if (path.startsWith('//')) path = path.slice(2);
+    if (path === '') throw new RangeError(`no file in '${url}' (e.g. ${m[1]}:./audit.${m[1] === 'jsonl' ? 'jsonl' : 'db'})`);
+    return { kind: (m[1] as string).toLowerCase() as AuditDbKind, target: path };
+  }
+  if (/\.(db|sqlite3?)$/i.test(u)) return { kind: 'sqlite', target: u };
+  if (/\.jsonl$/i.test(u)) return { kind: 'jsonl', target: u };
+  throw new RangeError(`unrecognized audit database '${url}': use sqlite:./audit.db, postgres://... or jsonl:./audit.jsonl`);
+}
+
+export interface OpenAuditStoreOptions {
+  /** Create a missing SQLite file (default false: a typo should not silently query an empty database). */
+  readonly create?: boolean;
+}
+
+/** Opens a store for queries. A JSONL file is loaded into memory (read-only; no cleanup). */
+export async function openAuditStore(url: string, options: OpenAuditStoreOptions = {}): Promise<AuditStore> {
+  const { kind, target } = parseAuditUrl(url);
+  if (kind === 'postgres') return postgresAudit(target);
+  if (target !== ':memory:' && !existsSync(target) && !(kind === 'sqlite' && options.create)) {
+    throw new Error(`no audit ${kind === 'jsonl' ? 'file' : 'database'} at ${target}`);
+  }
+  if (kind === 'sqlite') return sqliteAudit(target);
+  const memory = await loadJsonl(target);
+  return Object.assign(Object.create(memory) as AuditStore, {
+    name: `jsonl:${target}`,
+    // Verify the file itself, line by line, not the copy in memory.
+    verify: () => verifyJsonl(target),
+    cleanup: (_: CleanupOptions): Promise<CleanupReport> =>
+      Promise.reject(new Error('cleanup is not supported for JSONL trails (rotate the file instead)')),
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * The table layout shared by the SQLite and PostgreSQL stores, and the exact
+ * mapping between a record and a row. Arguments, user attributes and loss
+ * notices are stored as JSON text (escaped, so NUL characters and lone
+ * surrogates survive); reading a row back gives the very record that was
+ * hashed.
+ */
+import type { AuditRecord } from '../record.ts';
+
+export const TABLE = 'hexgate_audit';
+export const CHAINS_TABLE = 'hexgate_audit_chains';
+
+/** Stored columns in insert order (`id` is added by the database). */
+export const COLUMNS = [
+  'chain',
+  'seq',
+  'kind',
+  'decision_id',
+  'ts',
+  'agent',
+  'tool',
+  'user_id',
+  'session_id',
+  'roles',
+  'deciding_role',
+  'outcome',
+  'effective',
+  'mode',
+  'reason',
+  'violations',
+  'args',
+  'args_hash',
+  'user_attributes',
+  'policy_digest',
+  'evaluation_ms',
+  'approval_status',
+  'approver',
+  'lost',
+  'prev_hash',
+  'hash',
+] as const;
+
+export const COLUMN_LIST = COLUMNS.join(', ');
+
+function json(v: unknown): string | null {
+  return v === null || v === undefined ? null : JSON.stringify(v);
+}
+
+/** Values in `COLUMNS` order. */
+export function recordToRow(r: AuditRecord): (string | number | null)[] {
+  return [
+    r.chain,
+    r.seq,
+    r.kind,
+    r.decisionId,
+    r.timestamp,
+    r.agent,
+    r.tool,
+    r.userId,
+    r.sessionId,
+    JSON.stringify(r.roles),
+    r.decidingRole,
+    r.outcome,
+    r.effective,
+    r.mode,
+    r.reason,
+    JSON.stringify(r.violations),
+    json(r.args),
+    r.argsHash,
+    json(r.userAttributes),
+    r.policyDigest,
+    r.evaluationMs,
+    r.approvalStatus,
+    r.approver,
+    json(r.lost),
+    r.prevHash,
+    r.hash,
+  ];
+}
+
+function parsed(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'string' ? JSON.parse(v) : v;
+}
+
+function num(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'number' ? v : Number(v);
+}
+
+function str(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+/** A row (SQLite: JSON as text; PostgreSQL: jsonb parsed, bigint as text, timestamptz as Date) -> record. */
+export function rowToRecord(row: Record<string, unknown>): AuditRecord {
+  const ts = row.ts;
+  return {
+    chain: String(row.chain),
+    seq: Number(row.seq),
+    kind: row.kind as AuditRecord['kind'],
+    decisionId: str(row.decision_id),
+    timestamp: ts instanceof Date ? ts.toISOString() : String(ts),
+    agent: str(row.agent),
+    tool: str(row.tool),
+    userId: str(row.user_id),
+    sessionId: str(row.session_id),
+    roles: (parsed(row.roles) ?? []) as string[],
+    decidingRole: str(row.deciding_role),
+    outcome: str(row.outcome) as AuditRecord['outcome'],
+    effective: str(row.effective) as AuditRecord['effective'],
+    mode: str(row.mode) as AuditRecord['mode'],
+    reason: str(row.reason),
+    violations: (parsed(row.violations) ?? []) as string[],
+    args: parsed(row.args),
+    argsHash: str(row.args_hash),
+    userAttributes: parsed(row.user_attributes),
+    policyDigest: str(row.policy_digest),
+    evaluationMs: num(row.evaluation_ms),
+    approvalStatus: str(row.approval_status) as AuditRecord['approvalStatus'],
+    approver: str(row.approver),
+    lost: parsed(row.lost) as AuditRecord['lost'],
+    prevHash: String(row.prev_hash),
+    hash: String(row.hash),
+  };
+}
