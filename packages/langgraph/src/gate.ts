@@ -1,0 +1,187 @@
+/**
+ * The policy gate shared by every form of this adapter (tools gated in place,
+ * gated copies, createAgent middleware): decide one tool call, then run it,
+ * refuse it, or pause the graph for a human.
+ *
+ * Everything up to `interrupt()` is synchronous on purpose. A raw `ToolNode`
+ * runs all calls of a step in one task, and LangGraph matches resume values to
+ * `interrupt()` calls by their order in the task; a synchronous prefix keeps
+ * that order equal to the order of the tool calls on every replay.
+ */
+import {
+  type ApprovalHandler,
+  askApproval,
+  type DecisionPayload,
+  decisionPayload,
+  type Enforcer,
+  type FrozenArgs,
+  hashArgs,
+  InvalidOptionsError,
+  runWithUser,
+  tryGetUser,
+  type User,
+} from '@hexgate/core';
+import { interrupt, isGraphInterrupt } from '@langchain/langgraph';
+import { type ApprovalInterrupt, approvalInterrupt, readAnswer } from './approval-interrupt.ts';
+import { ApprovalUnavailableError } from './errors.ts';
+
+export interface PolicyGateOptions {
+  readonly enforcer: Enforcer;
+  /** Reported with every decision; a per-call `agentName` wins. */
+  readonly agentName?: string;
+  /** Decide `approval_required` calls inline instead of interrupting the graph. */
+  readonly approvalHandler?: ApprovalHandler;
+  readonly approvalTimeoutMs?: number;
+}
+
+/**
+ * Per-run values carried in `config.configurable.hexgate`. An explicit
+ * carrier, because LangChain callbacks and some stream consumers run in
+ * another request's async context: the gate never needs AsyncLocalStorage
+ * when this is set.
+ */
+export interface RunCarrier {
+  readonly user?: User;
+  readonly agentName?: string;
+  /** Ends the run with this error (the wrapper aborts its signal). */
+  readonly fail?: (error: Error) => void;
+}
+
+export const CARRIER_KEY = 'hexgate';
+
+/** What the model receives instead of the tool's result. */
+export interface Refusal {
+  readonly ok: false;
+  readonly error: DecisionPayload;
+  readonly approval?: { readonly status: 'rejected' | 'expired'; readonly reason: string };
+}
+
+export interface GatedCall {
+  readonly tool: string;
+  readonly args: unknown;
+  readonly toolCallId: string | undefined;
+  readonly configurable: Record<string, unknown> | undefined;
+  /** Runs the original tool with exactly this snapshot. */
+  run(args: FrozenArgs): Promise<unknown>;
+  /** Turns a refusal into the host's tool result (a ToolMessage). */
+  refuse(refusal: Refusal): unknown;
+}
+
+export type PolicyGate = (call: GatedCall) => Promise<unknown>;
+
+interface LedgerEntry {
+  requested?: boolean;
+  done?: { result: Promise<unknown>; interrupts: number; request: ApprovalInterrupt | undefined };
+}
+
+/** Bounds the in-memory record of finished calls (oldest forgotten first). */
+const LEDGER_LIMIT = 10_000;
+
+export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
+  if (typeof options?.enforcer?.decide !== 'function') {
+    throw new InvalidOptionsError('@hexgate/langgraph: pass { enforcer } (from createEnforcer)');
+  }
+  const { enforcer, approvalHandler, approvalTimeoutMs } = options;
+  // Finished calls per (thread, task, tool_call id): a raw ToolNode re-runs the
+  // sibling calls of a step when an interrupt resumes; a finished call must not
+  // run (or be decided) again. In memory: see the README for cross-process resumes.
+  const ledger = new Map<string, LedgerEntry>();
+  const note = (key: string | undefined, entry: LedgerEntry) => {
+    if (!key) return;
+    ledger.delete(key);
+    ledger.set(key, entry);
+    if (ledger.size > LEDGER_LIMIT) ledger.delete(ledger.keys().next().value as string);
+  };
+
+  return function gate(call: GatedCall): Promise<unknown> {
+    const conf = call.configurable ?? {};
+    const carrier = (conf[CARRIER_KEY] ?? {}) as RunCarrier;
+    const key = ledgerKey(conf, call.toolCallId);
+    const done = key ? ledger.get(key)?.done : undefined;
+    if (done) {
+      // Re-consume the interrupts this call used so its siblings keep their resume values.
+      for (let i = 0; i < done.interrupts; i++) interrupt(done.request);
+      return done.result;
+    }
+
+    const agentName = carrier.agentName ?? options.agentName;
+    const { decision, args } = enforcer.decide({
+      tool: call.tool,
+      args: call.args,
+      ...(agentName ? { agentName } : {}),
+      ...(carrier.user ? { user: carrier.user } : {}),
+    });
+    const user = carrier.user ?? tryGetUser();
+    const execute = (snapshot: FrozenArgs) => (user ? runWithUser(user, () => call.run(snapshot)) : call.run(snapshot));
+    // Recorded when it STARTS: a raw ToolNode may replay a sibling while it is still running.
+    // A failed run is forgotten, so LangGraph retry policies can run it again.
+    const track = (result: Promise<unknown>, interrupts = 0, request?: ApprovalInterrupt) => {
+      if (!key) return result;
+      note(key, { done: { result, interrupts, request } });
+      result.catch(() => ledger.get(key)?.done?.result === result && ledger.delete(key));
+      return result;
+    };
+    const refuse = (approval?: Refusal['approval']) =>
+      call.refuse({ ok: false, error: decisionPayload(decision), ...(approval ? { approval } : {}) });
+
+    if (decision.effective === 'allow' && args) return track(execute(args));
+    if (decision.effective !== 'approval_required' || !args) return track(Promise.resolve(refuse()));
+
+    if (approvalHandler) {
+      enforcer.reportApproval({ status: 'requested', decision, args });
+      const answered = askApproval(
+        approvalHandler,
+        { decision, args, argsHash: hashArgs(args) },
+        { timeoutMs: approvalTimeoutMs },
+      ).then((answer) => {
+        const status = answer.approved ? 'approved' : answer.reason.includes('timed out') ? 'expired' : 'rejected';
+        enforcer.reportApproval({ status, decision, args, reason: answer.reason });
+        if (answer.approved) return execute(args);
+        return refuse({ status: status === 'expired' ? 'expired' : 'rejected', reason: answer.reason });
+      });
+      return track(answered);
+    }
+
+    const request = approvalInterrupt(decision, args, call.toolCallId);
+    let used = 0;
+    let answer: ReturnType<typeof readAnswer>;
+    for (;;) {
+      let value: unknown;
+      try {
+        value = interrupt(request);
+      } catch (e) {
+        if (isGraphInterrupt(e)) {
+          if (!key || !ledger.get(key)?.requested) enforcer.reportApproval({ status: 'requested', decision, args });
+          note(key, { requested: true });
+          throw e;
+        }
+        // No checkpointer, or not inside a graph run: fail loudly, never hang or skip the approval.
+        const error = new ApprovalUnavailableError(decision, e);
+        carrier.fail?.(error);
+        throw error;
+      }
+      used += 1;
+      answer = readAnswer(value, request);
+      // An answer bound to another call (e.g. one plain resume fanned out to
+      // several pending approvals) does not approve this one: ask again.
+      if (answer.fits) break;
+    }
+    enforcer.reportApproval({
+      status: answer.approved ? 'approved' : 'rejected',
+      decision,
+      args,
+      reason: answer.reason,
+      ...(answer.approver ? { approver: answer.approver } : {}),
+    });
+    const outcome = answer.approved
+      ? execute(args)
+      : Promise.resolve(refuse({ status: 'rejected', reason: answer.reason }));
+    return track(outcome, used, request);
+  };
+}
+
+function ledgerKey(conf: Record<string, unknown>, toolCallId: string | undefined): string | undefined {
+  const thread = conf.thread_id;
+  if (!toolCallId || (typeof thread !== 'string' && typeof thread !== 'number')) return undefined;
+  return `${thread}\u0000${String(conf.checkpoint_ns ?? '')}\u0000${toolCallId}`;
+}

@@ -1,0 +1,39 @@
+/**
+ * `policyMiddleware`: the same gate as a langchain v1 `createAgent`
+ * middleware (`wrapToolCall`), for agents whose tools you do not want to
+ * gate or copy. Use either this or gated tools on one agent, not both.
+ *
+ * No runtime import of `langchain` (an optional peer): a middleware is a
+ * plain object carrying langchain's `Symbol.for('AgentMiddleware')` brand,
+ * exactly what `createMiddleware` returns.
+ */
+import { ToolMessage } from '@langchain/core/messages';
+import type { AgentMiddleware, ToolCallRequest } from 'langchain';
+import { createPolicyGate, type PolicyGateOptions } from './gate.ts';
+
+export function policyMiddleware(options: PolicyGateOptions): AgentMiddleware {
+  const gate = createPolicyGate(options);
+  const wrapToolCall = (request: ToolCallRequest, handler: (r: ToolCallRequest) => unknown) => {
+    const { toolCall } = request;
+    const runtime = request.runtime as { configurable?: Record<string, unknown> } | undefined;
+    return gate({
+      tool: toolCall.name,
+      args: toolCall.args,
+      toolCallId: toolCall.id,
+      configurable: runtime?.configurable,
+      run: async (args) => handler({ ...request, toolCall: { ...toolCall, args } }),
+      refuse: (refusal) =>
+        new ToolMessage({
+          content: JSON.stringify(refusal),
+          tool_call_id: toolCall.id ?? '',
+          name: toolCall.name,
+          status: 'error',
+        }),
+    });
+  };
+  return {
+    [Symbol.for('AgentMiddleware')]: true,
+    name: 'HexgatePolicy',
+    wrapToolCall,
+  } as unknown as AgentMiddleware;
+}

@@ -1,0 +1,300 @@
+import { decisionPayload, HexgateError, hashArgs, runWithUser, type User } from '@hexgate/core';
+import { AIMessage, type BaseMessage } from '@langchain/core/messages';
+import { fakeModel } from '@langchain/core/testing';
+import { Command, MemorySaver } from '@langchain/langgraph';
+import { describe, expect, it } from 'vitest';
+import {
+  AGENT_KINDS,
+  alice,
+  ask,
+  bob,
+  buildAgent,
+  contentOf,
+  enforcer,
+  makeTools,
+  scriptedModel,
+  toolMessages,
+} from './__fixtures__/agents.ts';
+import { ApprovalUnavailableError, approve, pendingApprovals, reject, wrapLangGraphAgent } from './index.ts';
+
+const thread = (id: string) => ({ configurable: { thread_id: id } });
+
+describe.each(AGENT_KINDS)('wrapLangGraphAgent with %s', (kind) => {
+  function setup(calls: Parameters<typeof scriptedModel>[0], opts: { checkpointer?: boolean } = {}) {
+    const fixture = makeTools();
+    const model = scriptedModel(calls);
+    const graph = buildAgent(kind, model, fixture.tools, opts.checkpointer === false ? null : new MemorySaver());
+    const recorder = enforcer();
+    const agent = wrapLangGraphAgent(graph, fixture.tools, { enforcer: recorder, agentName: 'weather-bot' });
+    return { ...fixture, model, graph, recorder, agent };
+  }
+
+  it('allow: the tool runs with the decided arguments, as the caller', async () => {
+    const { agent, executions, recorder } = setup([{ name: 'get_weather', args: { city: 'Paris' }, id: 'c1' }]);
+    const result = await agent.invoke(ask(), { user: alice, ...thread('allow') });
+    expect(executions).toEqual([{ tool: 'get_weather', args: { city: 'Paris' }, user: 'alice' }]);
+    expect(contentOf(toolMessages(result.messages)[0])).toBe('sunny in Paris');
+    expect(recorder.decisions.map((d) => [d.decision.tool, d.decision.outcome, d.decision.agentName])).toEqual([
+      ['get_weather', 'allow', 'weather-bot'],
+    ]);
+    expect(recorder.decisions[0]?.user?.id).toBe('alice');
+  });
+
+  it('deny: the tool does not run and the model receives the structured payload', async () => {
+    const { agent, executions, recorder, model } = setup([{ name: 'get_weather', args: { city: 'Berlin' }, id: 'c1' }]);
+    const result = await agent.invoke(ask(), { user: alice, ...thread('deny') });
+    expect(executions).toEqual([]);
+    const decision = recorder.decisions[0]?.decision;
+    expect(decision?.outcome).toBe('deny');
+    const message = toolMessages(result.messages)[0];
+    expect(message?.status).toBe('error');
+    expect(JSON.parse(contentOf(message))).toEqual({ ok: false, error: decisionPayload(decision!) });
+    // The model's second turn saw the payload and could recover.
+    const seen = model.calls[1]?.messages.map((m) => m.content);
+    expect(seen).toContain(contentOf(message));
+    expect(result.messages.at(-1)?.content).toBe('done');
+  });
+
+  it('approval_required: interrupts, then an approval resumes and runs the tool exactly once', async () => {
+    const { agent, executions, recorder } = setup([{ name: 'delete_file', args: { path: '/tmp/a' }, id: 'd1' }]);
+    const config = { user: alice, ...thread('approve') };
+    const first = await agent.invoke(ask(), config);
+    expect(executions).toEqual([]);
+    const [pending] = pendingApprovals(first);
+    const decision = recorder.decisions[0]!.decision;
+    expect(pending?.request).toMatchObject({
+      type: 'hexgate.approval_required',
+      tool: 'delete_file',
+      args: { path: '/tmp/a' },
+      argsHash: hashArgs({ path: '/tmp/a' }),
+      reason: decision.reason,
+      decisionId: decision.id,
+      toolCallId: 'd1',
+      userId: 'alice',
+    });
+    expect(recorder.approvals.map((a) => a.status)).toEqual(['requested']);
+
+    const done = await agent.invoke(new Command({ resume: approve(pending!.request, { approver: 'carol' }) }), config);
+    expect(executions).toEqual([{ tool: 'delete_file', args: { path: '/tmp/a' }, user: 'alice' }]);
+    expect(contentOf(toolMessages(done.messages)[0])).toBe('deleted /tmp/a');
+    expect(recorder.approvals.map((a) => [a.status, a.approver, a.argsHash])).toEqual([
+      ['requested', undefined, hashArgs({ path: '/tmp/a' })],
+      ['approved', 'carol', hashArgs({ path: '/tmp/a' })],
+    ]);
+    expect(pendingApprovals(done)).toEqual([]);
+  });
+
+  it('approval_required: a rejection never runs the tool and tells the model why', async () => {
+    const { agent, executions, recorder } = setup([{ name: 'delete_file', args: { path: '/etc' }, id: 'd1' }]);
+    const config = { user: alice, ...thread('reject') };
+    const [pending] = pendingApprovals(await agent.invoke(ask(), config));
+    const done = await agent.invoke(new Command({ resume: reject(pending!.request, 'not on prod') }), config);
+    expect(executions).toEqual([]);
+    const body = JSON.parse(contentOf(toolMessages(done.messages)[0]));
+    expect(body).toMatchObject({
+      ok: false,
+      error: { type: 'approval_required', tool_name: 'delete_file' },
+      approval: { status: 'rejected', reason: 'not on prod' },
+    });
+    expect(recorder.approvals.map((a) => [a.status, a.reason])).toEqual([
+      ['requested', undefined],
+      ['rejected', 'not on prod'],
+    ]);
+  });
+
+  it('parallel calls with mixed decisions: each is decided and resumed on its own, side effects run once', async () => {
+    const { agent, executions, recorder } = setup([
+      { name: 'get_weather', args: { city: 'Paris' }, id: 'p' },
+      { name: 'get_weather', args: { city: 'Berlin' }, id: 'b' },
+      { name: 'delete_file', args: { path: '/tmp/x' }, id: 'x' },
+      { name: 'delete_file', args: { path: '/tmp/y' }, id: 'y' },
+    ]);
+    const config = { user: alice, ...thread('parallel') };
+    let result = await agent.invoke(ask(), config);
+    const asked: string[] = [];
+    // Answer whatever is pending, one interrupt at a time, by interrupt id.
+    for (let pending = pendingApprovals(result); pending.length > 0; pending = pendingApprovals(result)) {
+      const { interruptId, request } = pending[0]!;
+      asked.push(request.toolCallId!);
+      const answer = request.args.path === '/tmp/x' ? approve(request) : reject(request, 'keep y');
+      result = await agent.invoke(new Command({ resume: { [interruptId!]: answer } }), config);
+    }
+    expect(asked).toEqual(['x', 'y']);
+    expect(executions.map((e) => [e.tool, e.args])).toEqual([
+      ['get_weather', { city: 'Paris' }],
+      ['delete_file', { path: '/tmp/x' }],
+    ]);
+    const byId = Object.fromEntries(toolMessages(result.messages).map((m) => [m.tool_call_id, contentOf(m)]));
+    expect(byId.p).toBe('sunny in Paris');
+    expect(JSON.parse(byId.b!).error.type).toBe('policy_denied');
+    expect(byId.x).toBe('deleted /tmp/x');
+    expect(JSON.parse(byId.y!).approval).toEqual({ status: 'rejected', reason: 'keep y' });
+    // Paris and Berlin were decided once each, even though a raw ToolNode replays them on every resume.
+    const perCall = recorder.decisions.map((d) => `${d.decision.tool}:${JSON.stringify(d.args)}`);
+    expect(perCall.filter((c) => c.includes('Paris'))).toHaveLength(1);
+    expect(perCall.filter((c) => c.includes('Berlin'))).toHaveLength(1);
+    expect(recorder.approvals.map((a) => a.status).sort()).toEqual(['approved', 'rejected', 'requested', 'requested']);
+  });
+
+  it('an answer bound to one call does not approve another pending call', async () => {
+    const { agent, executions } = setup([
+      { name: 'delete_file', args: { path: '/tmp/x' }, id: 'x' },
+      { name: 'delete_file', args: { path: '/tmp/y' }, id: 'y' },
+    ]);
+    const config = { user: alice, ...thread('bound') };
+    const first = await agent.invoke(ask(), config);
+    const x = pendingApprovals(first)[0]!.request;
+    expect(x.toolCallId).toBe('x');
+    // A plain (non-map) resume reaches every pending interrupt; only x may run.
+    const second = await agent.invoke(new Command({ resume: approve(x) }), config);
+    expect(executions.map((e) => e.args)).toEqual([{ path: '/tmp/x' }]);
+    expect(pendingApprovals(second).map((p) => p.request.toolCallId)).toEqual(['y']);
+  });
+
+  it('streaming: stream() and streamEvents() keep the user and surface interrupts', async () => {
+    const { agent, executions } = setup([
+      { name: 'whoami', args: { tag: 's' }, id: 'w' },
+      { name: 'delete_file', args: { path: '/tmp/s' }, id: 'd' },
+    ]);
+    const config = { user: alice, ...thread('stream') };
+    // Created inside the wrapper, consumed later from a different user's scope.
+    const stream = await agent.stream(ask(), { ...config, streamMode: 'updates' });
+    const chunks: Record<string, unknown>[] = [];
+    await runWithUser(bob, async () => {
+      for await (const chunk of stream) chunks.push(chunk);
+    });
+    const interrupt = chunks.find((c) => '__interrupt__' in c);
+    const [pending] = pendingApprovals(interrupt);
+    expect(pending?.request.tool).toBe('delete_file');
+
+    const events = agent.streamEvents(new Command({ resume: approve(pending!.request) }), {
+      ...config,
+      version: 'v2',
+    });
+    const ended: string[] = [];
+    await runWithUser(bob, async () => {
+      for await (const event of events) if (event.event === 'on_tool_end') ended.push(event.name);
+    });
+    expect(ended).toContain('delete_file');
+    // Each ran once, as alice (a raw ToolNode may still be finishing whoami when delete_file runs).
+    expect(executions.map((e) => [e.tool, e.user]).sort()).toEqual([
+      ['delete_file', 'alice'],
+      ['whoami', 'alice'],
+    ]);
+  });
+
+  it('two concurrent users each get their own decisions and scope', async () => {
+    const fixture = makeTools();
+    const recorder = enforcer();
+    // One model serving every run: it answers from the conversation it is given.
+    const reply = (messages: BaseMessage[]) => {
+      const who = String(messages.find((m) => m.getType() === 'human')?.content);
+      if (messages.some((m) => m.getType() === 'tool')) return new AIMessage('done');
+      return new AIMessage({
+        content: '',
+        tool_calls: [
+          { name: 'whoami', args: { tag: who }, id: `w-${who}`, type: 'tool_call' },
+          { name: 'get_weather', args: { city: 'Berlin' }, id: `g-${who}`, type: 'tool_call' },
+        ],
+      });
+    };
+    const model = fakeModel();
+    for (let i = 0; i < 8; i++) model.respond(reply);
+    const agent = wrapLangGraphAgent(buildAgent(kind, model, fixture.tools), fixture.tools, { enforcer: recorder });
+    const users: User[] = [alice, bob, { id: 'carol', roles: ['admin'] }, { id: 'dave' }];
+    const results = await Promise.all(
+      users.map((user) => agent.invoke(ask(user.id), { user, ...thread(`concurrent-${user.id}`) })),
+    );
+    for (const [i, user] of users.entries()) {
+      const byName = Object.fromEntries(toolMessages(results[i]!.messages).map((m) => [m.name, contentOf(m)]));
+      expect(byName.whoami).toBe(`you are ${user.id}`);
+      // Berlin is denied for the default role and allowed for admins.
+      expect(byName.get_weather?.startsWith('{"ok":false')).toBe(user.roles?.[0] !== 'admin');
+    }
+    const seen = fixture.executions.map((e) => [e.tool, (e.args as { tag?: string }).tag ?? '-', e.user]).sort();
+    expect(seen).toEqual(
+      [...users.map((u) => ['whoami', u.id, u.id]), ['get_weather', '-', 'bob'], ['get_weather', '-', 'carol']].sort(),
+    );
+    const weather = recorder.decisions.filter((d) => d.decision.tool === 'get_weather');
+    expect(weather.map((d) => [d.decision.userId, d.decision.outcome]).sort()).toEqual([
+      ['alice', 'deny'],
+      ['bob', 'allow'],
+      ['carol', 'allow'],
+      ['dave', 'deny'],
+    ]);
+  });
+
+  it('without a checkpointer an approval fails the run with a typed error (no hang, no execution)', async () => {
+    const { agent, executions } = setup([{ name: 'delete_file', args: { path: '/tmp/a' }, id: 'd1' }], {
+      checkpointer: false,
+    });
+    const error = await agent.invoke(ask(), { user: alice }).catch((e: unknown) => e);
+    expect(ApprovalUnavailableError.isInstance(error)).toBe(true);
+    expect(HexgateError.isInstance(error)).toBe(true);
+    expect((error as ApprovalUnavailableError).code).toBe('APPROVAL_REQUIRED');
+    expect((error as Error).message).toMatch(/checkpointer.*thread_id/);
+    expect(executions).toEqual([]);
+  });
+
+  it('per-call agentName is reported with every decision', async () => {
+    const { agent, recorder } = setup([
+      { name: 'get_weather', args: { city: 'Paris' }, id: 'c1' },
+      { name: 'get_weather', args: { city: 'Berlin' }, id: 'c2' },
+    ]);
+    await agent.invoke(ask(), { user: alice, agentName: 'trip-planner', ...thread('name') });
+    expect(recorder.decisions.map((d) => d.decision.agentName)).toEqual(['trip-planner', 'trip-planner']);
+  });
+});
+
+describe('the original tool objects (gated in place)', () => {
+  it('stay gated outside the wrapper: direct calls are decided for the user in scope', async () => {
+    const { tools, getWeather, executions } = makeTools();
+    const recorder = enforcer();
+    wrapLangGraphAgent(buildAgent('createAgent', scriptedModel([]), tools), tools, { enforcer: recorder });
+    const denied = await runWithUser(alice, () => getWeather.invoke({ city: 'Berlin' }));
+    expect(JSON.parse(denied as string)).toMatchObject({ ok: false, error: { type: 'policy_denied' } });
+    const allowed = await runWithUser(alice, () => getWeather.invoke({ city: 'Oslo' }));
+    expect(allowed).toBe('sunny in Oslo');
+    // A ToolCall in gives a ToolMessage out, as LangChain tools do.
+    const message = await runWithUser(alice, () =>
+      getWeather.invoke({ type: 'tool_call', id: 'z', name: 'get_weather', args: { city: 'Berlin' } }),
+    );
+    expect(message).toMatchObject({ tool_call_id: 'z', status: 'error' });
+    expect(executions).toEqual([{ tool: 'get_weather', args: { city: 'Oslo' }, user: 'alice' }]);
+    expect(recorder.decisions).toHaveLength(3);
+  });
+
+  it('a direct call needing approval outside a graph throws ApprovalUnavailableError', async () => {
+    const { tools, deleteFile, executions } = makeTools();
+    wrapLangGraphAgent(buildAgent('createAgent', scriptedModel([]), tools), tools, { enforcer: enforcer() });
+    const error = await runWithUser(alice, () => deleteFile.invoke({ path: '/x' })).catch((e: unknown) => e);
+    expect(ApprovalUnavailableError.isInstance(error)).toBe(true);
+    expect(executions).toEqual([]);
+  });
+
+  it('cannot be gated twice, and every tool of the graph must be passed in', () => {
+    const { tools } = makeTools();
+    const graph = buildAgent('createReactAgent', scriptedModel([]), tools);
+    expect(() => wrapLangGraphAgent(graph, tools.slice(0, 2), { enforcer: enforcer() })).toThrow(
+      /uses tool 'delete_file' but it was not passed in/,
+    );
+    // The failed call modified nothing: wrapping with all tools still works once...
+    wrapLangGraphAgent(graph, tools, { enforcer: enforcer() });
+    // ...and only once.
+    const error = (() => {
+      try {
+        wrapLangGraphAgent(graph, tools, { enforcer: enforcer() });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect((error as HexgateError).code).toBe('INVALID_OPTIONS');
+    expect((error as Error).message).toMatch(/already gated/);
+  });
+
+  it('rejects a missing enforcer', () => {
+    const { tools } = makeTools();
+    const graph = buildAgent('createAgent', scriptedModel([]), tools);
+    expect(() => wrapLangGraphAgent(graph, tools, {} as never)).toThrow(/enforcer/);
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * `wrapLangGraphAgent`: gates a compiled graph's tools IN PLACE and returns
+ * the graph with `invoke` / `stream` / `streamEvents` taking the caller's
+ * `user` per call. Everything else passes through to the graph.
+ *
+ * Why in place: a compiled graph holds its tools inside its ToolNode; the
+ * instances passed here are the ones it will call, and gating them keeps
+ * every path (prebuilt agents, custom nodes, `graph.withConfig(...)`) gated
+ * without reaching into LangGraph internals.
+ */
+import { InvalidOptionsError, runWithUser, tryGetUser, type User } from '@hexgate/core';
+import type { StructuredToolInterface } from '@langchain/core/tools';
+import type { StreamEvent } from '@langchain/core/tracers/log_stream';
+import type { IterableReadableStream } from '@langchain/core/utils/stream';
+import { CARRIER_KEY, createPolicyGate, type PolicyGateOptions, type RunCarrier } from './gate.ts';
+import { assertGateable, installGate, isGated } from './gate-tool.ts';
+
+export interface HexgateCallOptions {
+  /** Who this run acts for. Defaults to the user in `runWithUser` scope. */
+  readonly user?: User;
+  /** The agent name reported with this run's decisions. */
+  readonly agentName?: string;
+}
+
+type AnyFn = (...args: any[]) => any;
+export interface GraphLike {
+  invoke: AnyFn;
+  stream: AnyFn;
+  streamEvents: AnyFn;
+}
+type Config<G extends GraphLike> = NonNullable<Parameters<G['invoke']>[1]> & HexgateCallOptions;
+type Input<G extends GraphLike> = Parameters<G['invoke']>[0];
+
+export type GuardedGraph<G extends GraphLike> = Omit<G, 'invoke' | 'stream' | 'streamEvents'> & {
+  invoke(input: Input<G>, config?: Config<G>): ReturnType<G['invoke']>;
+  stream(
+    input: Input<G>,
+    config?: Config<G> & { streamMode?: unknown; subgraphs?: boolean },
+  ): Promise<IterableReadableStream<any>>;
+  streamEvents(
+    input: Input<G>,
+    config: Config<G> & { version: 'v1' | 'v2' },
+    streamOptions?: unknown,
+  ): IterableReadableStream<StreamEvent>;
+  /** v3 streams (`GraphRunStream` / `AgentRunStream`); typed loosely here. */
+  streamEvents(input: Input<G>, config: Config<G> & { version: 'v3' }): Promise<any>;
+};
+
+const RUN_METHODS = new Set<PropertyKey>(['invoke', 'stream', 'streamEvents']);
+
+export function wrapLangGraphAgent<G extends GraphLike>(
+  graph: G,
+  tools: readonly StructuredToolInterface[],
+  options: PolicyGateOptions,
+): GuardedGraph<G> {
+  if (typeof graph?.invoke !== 'function' || typeof graph.stream !== 'function') {
+    throw new InvalidOptionsError('wrapLangGraphAgent: the first argument must be a compiled graph or agent');
+  }
+  if (!Array.isArray(tools)) throw new InvalidOptionsError('wrapLangGraphAgent: pass the tools the graph uses');
+  // Validate everything before mutating anything.
+  tools.forEach(assertGateable);
+  assertGraphToolsCovered(graph, tools);
+  const gate = createPolicyGate(options);
+  for (const tool of tools) installGate(tool, tool as never, gate);
+
+  const graphName = (graph as { name?: unknown }).name;
+  const defaultAgentName =
+    options.agentName ?? (typeof graphName === 'string' && graphName !== 'LangGraph' ? graphName : undefined);
+
+  const bind =
+    (method: AnyFn) =>
+    (input: unknown, config?: Record<string, any>, ...rest: unknown[]) => {
+      const { user: explicit, agentName, ...graphConfig } = config ?? {};
+      const given = (explicit as User | undefined) ?? tryGetUser();
+      // runWithUser stores a frozen copy; read it back so scope and carrier hold the same object.
+      const user = given ? runWithUser(given, () => tryGetUser()) : undefined;
+      const controller = new AbortController();
+      const carrier: RunCarrier = {
+        ...(user ? { user } : {}),
+        agentName: (agentName as string | undefined) ?? defaultAgentName,
+        fail: (error) => controller.abort(error),
+      };
+      const runConfig = {
+        ...graphConfig,
+        signal: graphConfig.signal ? AbortSignal.any([graphConfig.signal, controller.signal]) : controller.signal,
+        configurable: { ...graphConfig.configurable, [CARRIER_KEY]: carrier },
+      };
+      // Bind the user around the call that CREATES the run: LangGraph captures
+      // the async context when a run or stream starts, not when it is read.
+      const start = () => method.call(graph, input, runConfig, ...rest);
+      return user ? runWithUser(user, start) : start();
+    };
+  const methods = new Map<PropertyKey, AnyFn>([...RUN_METHODS].map((m) => [m, bind((graph as any)[m])]));
+
+  return new Proxy(graph, {
+    get(target, prop) {
+      const own = methods.get(prop);
+      if (own) return own;
+      const value = Reflect.get(target, prop, target);
+      // Bound so methods using private fields (e.g. langchain's ReactAgent) still work.
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as unknown as GuardedGraph<G>;
+}
+
+/** Fails closed when the graph runs a tool that was not passed in (it would run ungated). */
+function assertGraphToolsCovered(graph: object, tools: readonly StructuredToolInterface[]): void {
+  const g = graph as { nodes?: unknown; graph?: { nodes?: unknown } };
+  const nodes = (g.nodes ?? g.graph?.nodes ?? {}) as Record<string, { bound?: { tools?: unknown } }>;
+  for (const node of Object.values(nodes)) {
+    const inNode = node?.bound?.tools;
+    if (!Array.isArray(inNode)) continue;
+    for (const t of inNode as { name?: string; invoke?: unknown }[]) {
+      if (typeof t?.invoke !== 'function' || tools.includes(t as never) || isGated(t)) continue;
+      throw new InvalidOptionsError(
+        `wrapLangGraphAgent: the graph uses tool '${t.name}' but it was not passed in, so it would run ungated`,
+      );
+    }
+  }
+}
