@@ -51,7 +51,7 @@ export function roleWarnings(policy: Policy, roles: readonly string[] | undefine
 export function describeUser(user: User | undefined): string {
   if (!user) return 'none (default role)';
   const parts = [user.id === undefined ? 'no id' : `id ${user.id}`];
-  parts.push(user.roles?.length ? `roles ${user.roles.join(', ')}` : 'no roles (default role)');
+  parts.push(user.roles?.length ? `roles [${user.roles.join(', ')}]` : 'no roles (default role)');
   if (user.attributes !== undefined) parts.push(`ctx ${JSON.stringify(user.attributes)}`);
-  return parts.join('; ');
+  return parts.join(', ');
 }

@@ -58,7 +58,8 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       (wantsHelp ? out : err)(groupHelp(words[0] as string, group));
       return wantsHelp ? EXIT.ok : EXIT.usage;
     }
-    const typed = words.join(' ') || first;
+    // Name only the words that could be the command, not its arguments.
+    const typed = (group.length > 0 ? words.slice(0, 2) : words.slice(0, 1)).join(' ') || first;
     const hint = didYouMean(
       typed,
       commands.map((c) => c.path.join(' ')),

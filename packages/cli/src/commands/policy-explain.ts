@@ -37,7 +37,7 @@ export default defineCommand({
     const enforcer = createEnforcer({ policy: prepared.policy });
     const explanation = enforcer.explain(prepared.call);
     if (values.json === true) {
-      ctx.out(JSON.stringify(explanationJson(explanation, prepared), null, 2));
+      ctx.out(JSON.stringify(explanationJson(ctx, explanation, prepared), null, 2));
     } else {
       printExplanation(ctx, explanation, prepared);
     }
@@ -45,7 +45,7 @@ export default defineCommand({
   },
 });
 
-function explanationJson(e: Explanation, prepared: PreparedCall) {
+function explanationJson(ctx: CommandContext, e: Explanation, prepared: PreparedCall) {
   return {
     tool: e.tool,
     args: argsValue(prepared.argsText),
@@ -68,7 +68,7 @@ function explanationJson(e: Explanation, prepared: PreparedCall) {
           value: o.missing ? null : o.value,
           missing: o.missing,
         })),
-        location: c.location,
+        location: { ...c.location, file: ctx.display(c.location.file) },
       })),
       outcome: r.outcome,
       reason: r.reason,

@@ -159,11 +159,8 @@ function toProblems(source: YamlSource, issues: readonly z.core.$ZodIssue[]): Pr
     }
     if (last === 'expect') {
       const hint = typeof actual === 'string' ? didYouMean(actual, EXPECTS) : undefined;
-      push(
-        path,
-        `invalid expect ${kindOf(actual)} in ${pathText(path.slice(0, -1))}: use one of ${EXPECTS.join(', ')}`,
-        hint,
-      );
+      const shown = typeof actual === 'string' ? `'${actual}'` : kindOf(actual);
+      push(path, `invalid expect ${shown} in ${pathText(path.slice(0, -1))}: use one of ${EXPECTS.join(', ')}`, hint);
       continue;
     }
     if (issue.code === 'too_small') {
@@ -214,7 +211,10 @@ export async function readTestFile(absPath: string, display: string): Promise<Te
     };
   }
   const parsed = fileSchema.safeParse(source.value);
-  if (!parsed.success) return { ok: false, problems: toProblems(source, parsed.error.issues) };
+  if (!parsed.success) {
+    const problems = toProblems(source, parsed.error.issues).sort((a, b) => a.line - b.line || a.column - b.column);
+    return { ok: false, problems };
+  }
 
   const problems: Problem[] = [];
   const cases = parsed.data.cases.map((c, i): TestCase => {

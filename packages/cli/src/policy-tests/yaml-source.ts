@@ -20,6 +20,11 @@ export interface YamlSource {
   locate(path: readonly (string | number)[], key?: string): { line: number; column: number };
 }
 
+function position(lines: LineCounter, offset: number): { line: number; column: number } {
+  const p = lines.linePos(offset);
+  return { line: p.line, column: p.col };
+}
+
 export type YamlRead = { ok: true; source: YamlSource } | { ok: false; problems: Problem[] };
 
 export function readYamlSource(file: string, text: string): YamlRead {
@@ -30,8 +35,8 @@ export function readYamlSource(file: string, text: string): YamlRead {
       ok: false,
       problems: doc.errors.map((e) => ({
         file,
-        line: e.linePos?.[0]?.line ?? 1,
-        column: e.linePos?.[0]?.col ?? 1,
+        // With prettyErrors off, yaml leaves `linePos` unset: compute it from the offset.
+        ...position(lines, e.pos[0]),
         message:
           e.code === 'DUPLICATE_KEY'
             ? `duplicate key: ${e.message.split('\n')[0]}`
