@@ -25,7 +25,7 @@ export function toToolResult(decision: Decision): CallToolResult {
  * for the same approval again in a loop.
  */
 export function toRejectedApprovalResult(decision: Decision, reason: string): CallToolResult {
-  return toToolResult(
-    Object.freeze({ ...decision, outcome: 'deny', effective: 'deny', reason: `approval was not granted (${reason})` }),
-  );
+  // core's reasons already read "approval was not granted" / "approval timed out ..." / "approval handler failed ...".
+  const text = reason.startsWith('approval') ? reason : `approval was not granted: ${reason}`;
+  return toToolResult(Object.freeze({ ...decision, outcome: 'deny', effective: 'deny', reason: text }));
 }

@@ -185,10 +185,10 @@ describe('withHexgate(McpServer)', () => {
     expect(calls.map((c) => c.args)).toEqual([{ path: '/srv/tmp/ok.log' }]);
     expect(calls[0]?.args).toBe(asked[0]?.args);
     expect(calls[0]?.user?.id).toBe('olga');
-    for (const refused of [sloppy, slow]) {
-      expect(refused.isError).toBe(true);
-      expect(text(refused)).toMatch(/^\[policy_denied\] .*approval was not granted/);
-    }
+    expect(sloppy.isError).toBe(true);
+    expect(text(sloppy)).toMatch(/^\[policy_denied\] .*: approval was not granted\. The tool was not executed/);
+    expect(slow.isError).toBe(true);
+    expect(text(slow)).toMatch(/^\[policy_denied\] .*approval timed out after 200 ms/);
     expect(asked.map((a) => a.user)).toEqual(['olga', 'olga', 'olga']);
     expect(enforcer.approvals.map((a) => a.status)).toEqual([
       'requested',
