@@ -233,7 +233,15 @@ describe.each(AGENT_KINDS)('wrapLangGraphAgent with %s', (kind) => {
     expect(HexgateError.isInstance(error)).toBe(true);
     expect((error as ApprovalUnavailableError).code).toBe('APPROVAL_REQUIRED');
     expect((error as Error).message).toMatch(/checkpointer.*thread_id/);
-    expect(executions).toEqual([]);
+    // Streams end with the same error.
+    const again = setup([{ name: 'delete_file', args: { path: '/tmp/a' }, id: 'd1' }], { checkpointer: false });
+    const streamed = await (async () => {
+      for await (const _ of await again.agent.stream(ask(), { user: alice })) {
+        // drain
+      }
+    })().catch((e: unknown) => e);
+    expect(ApprovalUnavailableError.isInstance(streamed)).toBe(true);
+    expect([...executions, ...again.executions]).toEqual([]);
   });
 
   it('per-call agentName is reported with every decision', async () => {
