@@ -2,9 +2,12 @@
  * Watches a policy file, policy directory or bundle directory with
  * `fs.watch`, robustly against the ways files really get replaced:
  *
- * - the parent directory is watched for the target's name, because editors
- *   and `buildBundle` replace files and directories by rename, which leaves
- *   a watcher on the old inode blind;
+ * - the parent directory is watched, because editors and `buildBundle`
+ *   replace files and directories by rename, which leaves a watcher on the
+ *   old inode blind. Every event there counts, not only the target's name:
+ *   Kubernetes ConfigMap volumes update `policy.yaml -> ..data/policy.yaml`
+ *   by renaming `..data`, so the target's own name never shows up. A spurious
+ *   event costs one re-read that finds the content unchanged;
  * - the target directory (and a bundle's `policy/` folder) is watched for
  *   changes inside it;
  * - `rearm()` (called after every refresh) re-creates any watcher whose path
@@ -13,12 +16,10 @@
  * Events are only hints: the caller debounces them and re-reads everything.
  */
 import { type FSWatcher, statSync, watch } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 interface Watched {
   readonly path: string;
-  /** Only react to this entry name (for the parent directory). */
-  readonly only: string | undefined;
   watcher: FSWatcher | undefined;
   ino: number | undefined;
 }
@@ -33,10 +34,10 @@ export function watchTarget(
   kind: 'file' | 'directory' | 'bundle',
   onChange: () => void,
 ): TargetWatcher {
-  const entries: Watched[] = [{ path: dirname(target), only: basename(target), watcher: undefined, ino: undefined }];
-  if (kind !== 'file') entries.push({ path: target, only: undefined, watcher: undefined, ino: undefined });
-  if (kind === 'bundle')
-    entries.push({ path: join(target, 'policy'), only: undefined, watcher: undefined, ino: undefined });
+  const paths = [dirname(target)];
+  if (kind !== 'file') paths.push(target);
+  if (kind === 'bundle') paths.push(join(target, 'policy'));
+  const entries: Watched[] = paths.map((path) => ({ path, watcher: undefined, ino: undefined }));
   let closed = false;
 
   const drop = (e: Watched) => {
@@ -58,9 +59,7 @@ export function watchTarget(
       drop(e);
       if (ino === undefined) continue; // gone for now; the parent watcher sees it come back
       try {
-        const w = watch(e.path, { persistent: false }, (_event, filename) => {
-          if (e.only === undefined || filename === null || String(filename) === e.only) onChange();
-        });
+        const w = watch(e.path, { persistent: false }, () => onChange());
         w.on('error', () => {
           drop(e);
           onChange();

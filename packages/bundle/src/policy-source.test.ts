@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEnforcer, HexgateError } from '@hexgate/core';
 import { describe, expect, it, vi } from 'vitest';
@@ -138,6 +138,35 @@ describe('YAML file sources', () => {
     await loaded;
     expect(enforcer.decide(refund(1)).decision.outcome).toBe('allow');
     await expect(source.ready()).resolves.toMatchObject({ usable: true });
+  });
+
+  it('follows atomic replacements: an editor-style rename and a Kubernetes ConfigMap symlink swap', async () => {
+    const dir = tempDir();
+    // ConfigMap volume layout: policy.yaml -> ..data/policy.yaml, ..data -> ..v1
+    mkdirSync(join(dir, '..v1'));
+    writePolicy(join(dir, '..v1'), refundPolicy(undefined));
+    symlinkSync('..v1', join(dir, '..data'));
+    symlinkSync('..data/policy.yaml', join(dir, 'policy.yaml'));
+    const source = track(watchPolicy(join(dir, 'policy.yaml'), { debounceMs: 10, requireSignature: false }));
+    await source.ready();
+    const enforcer = createEnforcer({ policy: source });
+    expect(enforcer.decide(refund(5)).decision.outcome).toBe('deny');
+
+    let loaded = nextEvent(source, isLoaded, 'the ConfigMap update');
+    mkdirSync(join(dir, '..v2'));
+    writePolicy(join(dir, '..v2'), refundPolicy(100));
+    symlinkSync('..v2', join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    await loaded;
+    expect(enforcer.decide(refund(5)).decision.outcome).toBe('allow');
+
+    // An editor saving through a temp file and a rename over the (symlink) path.
+    loaded = nextEvent(source, isLoaded, 'the editor save');
+    writePolicy(dir, refundPolicy(1), '.policy.yaml.swp');
+    renameSync(join(dir, '.policy.yaml.swp'), join(dir, 'policy.yaml'));
+    await loaded;
+    expect(enforcer.decide(refund(5)).decision.outcome).toBe('deny');
+    expect(enforcer.decide(refund(1)).decision.outcome).toBe('allow');
   });
 
   it('hot-reloads a policy directory when a role file is added', async () => {

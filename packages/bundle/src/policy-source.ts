@@ -42,8 +42,9 @@ export interface PolicySourceOptions {
   /** Quiet time after a file event before reading, and between the two reads that must match. Default 100 ms. */
   readonly debounceMs?: number;
   /**
-   * Polling interval. HTTP: default 30 s. Files: a periodic re-read in addition
-   * to fs.watch, off by default, but `maxStaleness / 3` when `maxStaleness` is set.
+   * Polling interval. HTTP: default 30 s (or `maxStaleness / 3` if smaller).
+   * Files: a periodic re-read in addition to fs.watch, off by default, but
+   * `maxStaleness / 3` when `maxStaleness` is set.
    */
   readonly intervalMs?: number;
   /**
@@ -172,13 +173,13 @@ export function createPolicySource(location: string, options: PolicySourceOption
   const maxStaleness = nonNegative(options.maxStaleness, 'maxStaleness');
   checkTrustOptions(kind, where, options, keys.length, requireSignature);
 
+  // Poll often enough that a healthy source never goes stale: at most maxStaleness / 3.
+  const stalenessInterval = maxStaleness === undefined ? undefined : Math.max(1, Math.floor(maxStaleness / 3));
   const intervalMs =
     nonNegative(options.intervalMs, 'intervalMs') ??
     (kind === 'http'
-      ? DEFAULTS.httpIntervalMs
-      : maxStaleness !== undefined
-        ? Math.max(1, Math.floor(maxStaleness / 3))
-        : undefined);
+      ? Math.min(DEFAULTS.httpIntervalMs, stalenessInterval ?? Number.POSITIVE_INFINITY)
+      : stalenessInterval);
 
   const reader: Reader =
     kind === 'http'
