@@ -1,0 +1,130 @@
+/**
+ * Approvals: the book that binds each requested approval to the exact
+ * arguments decided, the inline `approvalHandler` path, and the bookkeeping a
+ * resumed run needs for calls the application rejected.
+ */
+import { askApproval, type Decision, type FrozenArgs, hashArgs } from '@hexgate/core';
+import type { RunState } from '@openai/agents';
+import { type Gate, resolveUser, textFor } from './options.ts';
+
+/** An approval the SDK was asked for, bound to the arguments it was decided on. */
+export interface Binding {
+  readonly decision: Decision;
+  readonly args: FrozenArgs;
+  readonly hash: string;
+}
+
+// Requests nobody ever answers would otherwise pile up; the oldest go first.
+const MAX_PENDING = 10_000;
+
+/**
+ * In-memory, per gate. Keyed by tool name and call id (what the SDK's approval
+ * records and error formatter are keyed by); the binding also carries the user,
+ * so one user's approval never covers another user's call.
+ */
+export class ApprovalBook {
+  readonly #pending = new Map<string, Binding>();
+  readonly #rejections = new Map<string, string>();
+
+  static key(toolName: string, callId: string): string {
+    return `${toolName}\u0000${callId}`;
+  }
+
+  bind(key: string, binding: Binding): void {
+    this.#pending.delete(key);
+    this.#pending.set(key, binding);
+    if (this.#pending.size > MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value as string);
+  }
+
+  peek(key: string): Binding | undefined {
+    return this.#pending.get(key);
+  }
+
+  take(key: string): Binding | undefined {
+    const binding = this.#pending.get(key);
+    this.#pending.delete(key);
+    return binding;
+  }
+
+  /** The model text for a call the application rejected, consumed by the run's error formatter. */
+  noteRejection(key: string, text: string): void {
+    this.#rejections.set(key, text);
+    if (this.#rejections.size > MAX_PENDING) this.#rejections.delete(this.#rejections.keys().next().value as string);
+  }
+
+  takeRejection(key: string): string | undefined {
+    const text = this.#rejections.get(key);
+    this.#rejections.delete(key);
+    return text;
+  }
+}
+
+/** Hash of arguments, or undefined when they cannot be hashed (never throws). */
+export function tryHash(args: unknown): string | undefined {
+  try {
+    return hashArgs(args);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `approvalHandler` path: report, ask (only a literal `true` approves), report the answer. */
+export async function askInline(gate: Gate, decision: Decision, args: FrozenArgs): Promise<boolean> {
+  const handler = gate.options.approvalHandler;
+  if (!handler) return false;
+  const { enforcer } = gate;
+  enforcer.reportApproval({ status: 'requested', decision, args });
+  const answer = await askApproval(
+    handler,
+    { decision, args, argsHash: tryHash(args) ?? 'unhashable' },
+    { timeoutMs: gate.options.approvalTimeoutMs },
+  );
+  const status = answer.approved ? 'approved' : answer.reason.includes('timed out') ? 'expired' : 'rejected';
+  enforcer.reportApproval({ status, decision, args, reason: answer.reason });
+  return answer.approved;
+}
+
+/**
+ * Before a resumed run, for every interruption of this gate the application
+ * answered through `state.approve(...)` / `state.reject(...)`:
+ * - the request made in another process (no binding in memory, e.g. a
+ *   RunState resumed elsewhere) is decided again on the arguments the reviewer
+ *   saw, and bound to them, so `invoke` can check the call against it;
+ * - a rejected call is reported as `rejected` and its model text queued for the
+ *   run's `toolErrorFormatter`: the SDK never calls the tool of a rejected call,
+ *   so this is the only place that sees it.
+ */
+export function settleAnswers(gate: Gate, state: RunState<any, any>, owns: (agent: unknown) => boolean): void {
+  const context = state._context;
+  for (const item of state.getInterruptions()) {
+    const raw = item.rawItem;
+    if (raw.type !== 'function_call' || !owns(item.agent)) continue;
+    const toolName = item.name ?? raw.name;
+    const answer = context.isToolApproved({ toolName, callId: raw.callId });
+    if (answer === undefined) continue; // unanswered: the SDK pauses on it again
+    const key = ApprovalBook.key(toolName, raw.callId);
+    let binding = gate.book.peek(key);
+    if (!binding) {
+      const again = gate.enforcer.decide({
+        tool: toolName,
+        args: raw.arguments,
+        agentName: item.agent.name,
+        user: resolveUser(context),
+      });
+      // Not a policy approval (the tool's own `needsApproval`): nothing of ours to settle.
+      if (again.decision.effective !== 'approval_required' || !again.args) continue;
+      binding = { decision: again.decision, args: again.args, hash: tryHash(again.args) ?? '' };
+      gate.book.bind(key, binding);
+    }
+    if (answer === false) {
+      gate.book.take(key);
+      gate.enforcer.reportApproval({
+        status: 'rejected',
+        decision: binding.decision,
+        args: binding.args,
+        reason: 'rejected through the run state',
+      });
+      gate.book.noteRejection(key, textFor(gate, binding.decision));
+    }
+  }
+}

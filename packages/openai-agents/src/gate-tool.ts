@@ -1,0 +1,118 @@
+/**
+ * Gates one function tool (a plain tool, an agent used as a tool, or a tool
+ * from an MCP server) by returning a copy with two fields replaced:
+ *
+ * - `invoke` is the enforcement point. It receives the raw JSON string the
+ *   model produced and makes the one authoritative decision on it
+ *   (`enforcer.decide` parses it once, strictly: duplicate keys, non-finite
+ *   numbers... are denied). Allowed calls run the original `invoke` with
+ *   `JSON.stringify(snapshot)`, so the tool parses exactly the decided value.
+ *   Blocked calls return the decision text as the tool's output. It never
+ *   throws: a throw would abort the whole run.
+ * - `needsApproval` maps `approval_required` onto the SDK's native pause. The
+ *   SDK calls it before `invoke` with its own parsed copy of the arguments; it
+ *   only predicts the outcome silently (`explain`), and records a decision and
+ *   an approval request only for calls that need one.
+ *
+ * Why not an input guardrail for deny: a guardrail cannot change what the tool
+ * runs with (the SDK re-parses the raw string itself), and it runs after
+ * `needsApproval`. The cost of replacing `invoke`: the SDK's pre-approval
+ * schema parse and MCP binding (WeakMaps keyed by `invoke`) no longer apply to
+ * the copy; invalid input is still rejected by the original `invoke` itself.
+ */
+import type { Decision, FrozenArgs } from '@hexgate/core';
+import type { FunctionTool, RunContext } from '@openai/agents';
+import { ApprovalBook, askInline, tryHash } from './approvals.ts';
+import { type Gate, resolveUser, textFor } from './options.ts';
+
+type AnyFunctionTool = FunctionTool<any, any, any>;
+
+export function gateFunctionTool<T extends AnyFunctionTool>(tool: T, agentName: string, gate: Gate): T {
+  const { enforcer, book } = gate;
+  const original = tool.invoke;
+  const ownApproval = tool.needsApproval;
+  const call = (args: unknown, runContext: RunContext<any> | undefined) => ({
+    tool: tool.name,
+    args,
+    agentName,
+    user: resolveUser(runContext),
+  });
+
+  /** Is the SDK-approved call covered by the approval that was requested for it? */
+  const approvedBySdk = (
+    runContext: RunContext<any>,
+    callId: string | undefined,
+    decision: Decision,
+    args: FrozenArgs,
+  ): boolean => {
+    // With an `approvalHandler`, policy approvals go through it; an SDK approval is the tool's own.
+    if (gate.options.approvalHandler || callId === undefined) return false;
+    if (runContext?.isToolApproved?.({ toolName: tool.name, callId }) !== true) return false;
+    const binding = book.take(ApprovalBook.key(tool.name, callId));
+    // Bound to the arguments and the user it was requested for. No binding at
+    // all (e.g. a sticky `alwaysApprove` covering a later call) approves nothing.
+    const bound =
+      binding !== undefined && binding.hash === tryHash(args) && binding.decision.userId === decision.userId;
+    enforcer.reportApproval({
+      status: bound ? 'approved' : 'rejected',
+      decision: binding?.decision ?? decision,
+      args,
+      ...(bound
+        ? {}
+        : {
+            reason: binding
+              ? 'the approval was given for other arguments or another user'
+              : 'no approval was requested for this call',
+          }),
+    });
+    return bound;
+  };
+
+  const invoke: T['invoke'] = async (runContext, input, details) => {
+    const { decision, args } = enforcer.decide(call(input, runContext));
+    const callId = details?.toolCall?.callId;
+    let run = decision.effective === 'allow' && args !== undefined;
+    if (!run && decision.effective === 'approval_required' && args !== undefined) {
+      run = approvedBySdk(runContext, callId, decision, args) || (await askInline(gate, decision, args));
+    } else if (callId !== undefined) {
+      book.take(ApprovalBook.key(tool.name, callId)); // the policy changed since the request: drop it
+    }
+    if (!run || args === undefined) return textFor(gate, decision);
+    return original(runContext, JSON.stringify(args), details);
+  };
+
+  // Inline approvals and shadow mode never pause the run: keep the tool's own approval policy untouched.
+  if (gate.options.approvalHandler || enforcer.mode === 'shadow') return { ...tool, invoke };
+
+  const needsApproval: T['needsApproval'] = async (runContext, input, callId) => {
+    const verdict = policyNeedsApproval(runContext, input, callId);
+    if (verdict === 'deny') return false; // `invoke` will deny it; do not ask a human first
+    return verdict === 'approval' || ownApproval(runContext, input, callId);
+  };
+
+  const policyNeedsApproval = (
+    runContext: RunContext<any>,
+    input: unknown,
+    callId: string | undefined,
+  ): 'approval' | Decision['outcome'] => {
+    try {
+      const outcome = enforcer.explain(call(input, runContext)).outcome;
+      if (outcome !== 'approval_required' || callId === undefined) return outcome;
+      const key = ApprovalBook.key(tool.name, callId);
+      const known = book.peek(key);
+      // The same request surfacing again (e.g. a resume without an answer): already recorded.
+      if (known && known.hash === tryHash(input) && known.decision.userId === resolveUser(runContext)?.id)
+        return 'approval';
+      const { decision, args } = enforcer.decide(call(input, runContext));
+      if (decision.effective !== 'approval_required' || !args) return decision.effective;
+      book.bind(key, { decision, args, hash: tryHash(args) ?? '' });
+      enforcer.reportApproval({ status: 'requested', decision, args });
+      return 'approval';
+    } catch {
+      // `invoke` decides again and fails closed; a throw here would abort the run.
+      return 'allow';
+    }
+  };
+
+  return { ...tool, invoke, needsApproval };
+}

@@ -1,0 +1,309 @@
+import { RunState } from '@openai/agents';
+import { assistantMessage, functionCall, modelResponder, ScriptedModel } from '@openai/agents/testing';
+import { describe, expect, it } from 'vitest';
+import { enforcer, makeAgent, toolOutputSeenByModel } from './__fixtures__/kit.ts';
+import { HexgateRunner } from './index.ts';
+
+const support = { id: 'sam', roles: ['support'] };
+const billing = { id: 'bea', roles: ['billing'] };
+
+function refundScript(amount: number, callId = 'r1') {
+  return new ScriptedModel([
+    [functionCall('refund', { order_id: 'A-1', amount }, { callId })],
+    [assistantMessage('done')],
+  ]);
+}
+
+describe('HexgateRunner: allow and deny', () => {
+  it('runs an allowed call once, with the decided arguments, and reports the decision with the agent name', async () => {
+    const model = new ScriptedModel([
+      [functionCall('get_order', { order_id: 'A-1' }, { callId: 'g1' })],
+      [assistantMessage('your order shipped')],
+    ]);
+    const { agent, executions } = makeAgent(model);
+    const rec = enforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+
+    const result = await runner.run(agent, 'where is A-1?', { user: support });
+
+    expect(result.finalOutput).toBe('your order shipped');
+    expect(executions).toEqual([{ tool: 'get_order', args: { order_id: 'A-1' }, user: 'sam' }]);
+    expect(
+      rec.decisions.map((d) => [d.decision.tool, d.decision.outcome, d.decision.agentName, d.decision.userId]),
+    ).toEqual([['get_order', 'allow', 'support-bot', 'sam']]);
+    expect(toolOutputSeenByModel(model, 'g1')).toContain('order A-1');
+  });
+
+  it('never runs a denied call; the next model turn sees the [policy_denied] text and the run goes on', async () => {
+    const model = new ScriptedModel([
+      [functionCall('refund', { order_id: 'A-1', amount: 400 }, { callId: 'r1' })],
+      [assistantMessage('sorry, I cannot refund that much')],
+    ]);
+    const { agent, executions } = makeAgent(model);
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+
+    const result = await runner.run(agent, 'refund 400', { user: support });
+
+    expect(executions).toEqual([]);
+    expect(result.interruptions).toEqual([]);
+    expect(result.finalOutput).toBe('sorry, I cannot refund that much');
+    const seen = toolOutputSeenByModel(model, 'r1');
+    expect(seen).toMatch(/^\[policy_denied\] Tool 'refund' is denied/);
+    expect(seen).toContain('args.amount <= 100');
+  });
+
+  it('denies arguments with duplicate keys or non-finite numbers before the tool sees them', async () => {
+    const model = new ScriptedModel([
+      [
+        // The SDK would JSON.parse these to amount 50 / Infinity; hexgate rejects the raw text.
+        functionCall('refund', '{"order_id":"A-1","amount":500,"amount":50}', { callId: 'dup' }),
+        functionCall('refund', '{"order_id":"A-1","amount":1e999}', { callId: 'inf' }),
+      ],
+      [assistantMessage('ok')],
+    ]);
+    const { agent, executions } = makeAgent(model);
+    const rec = enforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+
+    const result = await runner.run(agent, 'refund', { user: billing });
+
+    expect(executions).toEqual([]);
+    expect(result.interruptions).toEqual([]);
+    expect(toolOutputSeenByModel(model, 'dup')).toMatch(/^\[policy_denied\].*duplicate key/);
+    expect(toolOutputSeenByModel(model, 'inf')).toMatch(/^\[policy_denied\].*not finite/);
+    expect(rec.decisions.every((d) => d.decision.outcome === 'deny' && d.args === undefined)).toBe(true);
+  });
+
+  it('uses a custom formatter for the model-facing text', async () => {
+    const model = refundScript(400);
+    const { agent } = makeAgent(model);
+    const runner = new HexgateRunner({
+      enforcer: enforcer(),
+      formatDecision: (d) => `BLOCKED ${d.tool} (${d.outcome})`,
+      tracingDisabled: true,
+    });
+    await runner.run(agent, 'refund', { user: support });
+    expect(toolOutputSeenByModel(model, 'r1')).toBe('BLOCKED refund (deny)');
+  });
+});
+
+describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
+  it('pauses; approve -> the tool runs exactly once with the approved arguments', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const rec = enforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+
+    const paused = await runner.run(agent, 'refund 80', { user: support });
+    expect(executions).toEqual([]);
+    expect(paused.interruptions.map((i) => [i.name, i.arguments])).toEqual([
+      ['refund', JSON.stringify({ order_id: 'A-1', amount: 80 })],
+    ]);
+    expect(rec.approvals.map((a) => a.status)).toEqual(['requested']);
+
+    const [item] = paused.interruptions;
+    paused.state.approve(item!);
+    const resumed = await runner.run(agent, paused.state, { user: support });
+
+    expect(resumed.finalOutput).toBe('done');
+    expect(executions).toEqual([{ tool: 'refund', args: { order_id: 'A-1', amount: 80 }, user: 'sam' }]);
+    expect(rec.approvals.map((a) => a.status)).toEqual(['requested', 'approved']);
+    expect(rec.approvals[0]!.argsHash).toBe(rec.approvals[1]!.argsHash);
+    expect(toolOutputSeenByModel(model, 'r1')).toBe('refunded 80 on A-1');
+  });
+
+  it('reject -> the tool never runs and the model sees the [approval_required] text', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const rec = enforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+
+    const paused = await runner.run(agent, 'refund 80', { user: support });
+    paused.state.reject(paused.interruptions[0]!);
+    const resumed = await runner.run(agent, paused.state, { user: support });
+
+    expect(resumed.finalOutput).toBe('done');
+    expect(executions).toEqual([]);
+    expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[approval_required\] Tool 'refund' requires human approval/);
+    expect(rec.approvals.map((a) => a.status)).toEqual(['requested', 'rejected']);
+  });
+
+  it('resumes a RunState serialised with toString() and restored with fromString() on the original agent', async () => {
+    const model = refundScript(80);
+    const { agent, executions, refund } = makeAgent(model);
+    const rec = enforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+
+    const paused = await runner.run(agent, 'refund 80', { user: support });
+    const saved = paused.state.toString();
+
+    // Later, elsewhere: restored against the application's own (ungated) agent.
+    const restored = await RunState.fromString(agent, saved);
+    expect(restored._currentAgent.tools).toContain(refund);
+    restored.approve(restored.getInterruptions()[0]!);
+    const resumed = await runner.run(agent, restored, { user: support });
+
+    expect(resumed.finalOutput).toBe('done');
+    expect(executions).toEqual([{ tool: 'refund', args: { order_id: 'A-1', amount: 80 }, user: 'sam' }]);
+    // The resumed call went through the gate (rebound to the gated agent), not the original tool.
+    expect(rec.approvals.map((a) => a.status)).toEqual(['requested', 'approved']);
+  });
+
+  it('resumes in a fresh runner (the request was made elsewhere): the call is decided again and runs once', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const first = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+    const saved = (await first.run(agent, 'refund 80', { user: support })).state.toString();
+
+    const rec = enforcer();
+    const second = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+    const restored = await RunState.fromString(agent, saved);
+    restored.approve(restored.getInterruptions()[0]!);
+    await second.run(agent, restored, { user: support });
+
+    expect(executions).toHaveLength(1);
+    expect(rec.decisions.map((d) => d.decision.outcome)).toEqual(['approval_required', 'approval_required']);
+    expect(rec.approvals.map((a) => a.status)).toEqual(['approved']);
+  });
+
+  it('an approval covers only the call and user it was requested for', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const rec = enforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+
+    const paused = await runner.run(agent, 'refund 80', { user: support });
+    paused.state.approve(paused.interruptions[0]!);
+    // Another support user resumes the run: the same call decided for them is not what was approved.
+    await runner.run(agent, paused.state, { user: { id: 'mallory', roles: ['support'] } });
+
+    expect(executions).toEqual([]);
+    expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[approval_required\]/);
+    expect(rec.approvals.at(-1)).toMatchObject({ status: 'rejected' });
+  });
+
+  it('a sticky alwaysApprove does not extend to later calls with other arguments', async () => {
+    const model = new ScriptedModel([
+      [functionCall('refund', { order_id: 'A-1', amount: 80 }, { callId: 'r1' })],
+      [functionCall('refund', { order_id: 'A-1', amount: 90 }, { callId: 'r2' })],
+      [assistantMessage('done')],
+    ]);
+    const { agent, executions } = makeAgent(model);
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+
+    const paused = await runner.run(agent, 'refund', { user: support });
+    paused.state.approve(paused.interruptions[0]!, { alwaysApprove: true });
+    const resumed = await runner.run(agent, paused.state, { user: support });
+
+    expect(resumed.finalOutput).toBe('done');
+    expect(executions.map((e) => e.args)).toEqual([{ order_id: 'A-1', amount: 80 }]);
+    expect(toolOutputSeenByModel(model, 'r2')).toMatch(/^\[approval_required\]/);
+  });
+});
+
+describe('HexgateRunner: approvalHandler decides inline', () => {
+  it('approves (literal true) or rejects without pausing the run', async () => {
+    for (const [answer, ran] of [
+      [true, 1],
+      ['yes', 0],
+    ] as const) {
+      const model = refundScript(80);
+      const { agent, executions } = makeAgent(model);
+      const rec = enforcer();
+      const seen: unknown[] = [];
+      const runner = new HexgateRunner({
+        enforcer: rec,
+        approvalHandler: (req) => {
+          seen.push(req.args);
+          return answer;
+        },
+        tracingDisabled: true,
+      });
+      const result = await runner.run(agent, 'refund 80', { user: support });
+      expect(result.interruptions).toEqual([]);
+      expect(seen).toEqual([{ order_id: 'A-1', amount: 80 }]);
+      expect(executions).toHaveLength(ran);
+      expect(rec.approvals.map((a) => a.status)).toEqual(['requested', ran ? 'approved' : 'rejected']);
+      if (!ran) expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[approval_required\]/);
+    }
+  });
+
+  it('a handler that never answers expires after the timeout', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const rec = enforcer();
+    const runner = new HexgateRunner({
+      enforcer: rec,
+      approvalHandler: () => new Promise(() => {}),
+      approvalTimeoutMs: 20,
+      tracingDisabled: true,
+    });
+    await runner.run(agent, 'refund 80', { user: support });
+    expect(executions).toEqual([]);
+    expect(rec.approvals.map((a) => a.status)).toEqual(['requested', 'expired']);
+  });
+});
+
+describe('HexgateRunner: streamed runs behave the same', () => {
+  it('allow, deny and approval pause/resume', async () => {
+    const model = new ScriptedModel([
+      [
+        functionCall('get_order', { order_id: 'A-1' }, { callId: 'g1' }),
+        functionCall('refund', { order_id: 'A-1', amount: 400 }, { callId: 'r-deny' }),
+        functionCall('refund', { order_id: 'A-1', amount: 80 }, { callId: 'r-ask' }),
+      ],
+      [assistantMessage('done')],
+    ]);
+    const { agent, executions } = makeAgent(model);
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+
+    const stream = await runner.run(agent, 'go', { user: support, stream: true });
+    for await (const _event of stream) {
+      // consume
+    }
+    await stream.completed;
+    expect(stream.interruptions.map((i) => i.rawItem.callId)).toEqual(['r-ask']);
+    expect(executions.map((e) => e.tool)).toEqual(['get_order']);
+
+    stream.state.approve(stream.interruptions[0]!);
+    const resumed = await runner.run(agent, stream.state, { user: support, stream: true });
+    await resumed.completed;
+
+    expect(resumed.finalOutput).toBe('done');
+    expect(executions).toEqual([
+      { tool: 'get_order', args: { order_id: 'A-1' }, user: 'sam' },
+      { tool: 'refund', args: { order_id: 'A-1', amount: 80 }, user: 'sam' },
+    ]);
+    expect(toolOutputSeenByModel(model, 'r-deny')).toMatch(/^\[policy_denied\]/);
+  });
+});
+
+describe('HexgateRunner: one wrapped agent, many users', () => {
+  it('two users running the same agent concurrently each get their own role', async () => {
+    // The responder answers from the request itself, so interleaving does not matter.
+    const respond = modelResponder(({ request }) => {
+      const input = request.input as Array<Record<string, any>>;
+      const done = input.find((i) => i.type === 'function_call_result');
+      if (done) return [assistantMessage(`result: ${JSON.stringify(done.output)}`)];
+      const who = String(input.find((i) => i.role === 'user')?.content);
+      return [functionCall('refund', { order_id: 'A-1', amount: 300 }, { callId: `call-${who}` })];
+    });
+    const model = new ScriptedModel([respond, respond, respond, respond]);
+    const { agent, executions } = makeAgent(model);
+    const rec = enforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+
+    const [s, b] = await Promise.all([
+      runner.run(agent, 'sam', { user: support }),
+      runner.run(agent, 'bea', { user: billing }),
+    ]);
+
+    expect(executions).toEqual([{ tool: 'refund', args: { order_id: 'A-1', amount: 300 }, user: 'bea' }]);
+    expect(String(s.finalOutput)).toContain('policy_denied');
+    expect(String(b.finalOutput)).toContain('refunded 300');
+    const byUser = Object.fromEntries(
+      rec.decisions.map((d) => [d.decision.userId, [d.decision.outcome, d.decision.decidingRole]]),
+    );
+    expect(byUser).toEqual({ sam: ['deny', 'support'], bea: ['allow', 'billing'] });
+  });
+});

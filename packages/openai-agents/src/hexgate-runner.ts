@@ -1,0 +1,143 @@
+/**
+ * `HexgateRunner`: the SDK's `Runner` with every tool call decided by a
+ * hexgate policy for the user the run is made for.
+ *
+ * One runner (and the gated copy of each agent it has seen) serves every user:
+ * the user is bound with `runWithUser` around the SDK's `run` call itself,
+ * because the SDK captures async context when a run (or a stream) starts,
+ * not when it is consumed.
+ */
+import { type Enforcer, runWithUser, type User } from '@hexgate/core';
+import {
+  type Agent,
+  type AgentInputItem,
+  type NonStreamRunOptions,
+  type RunConfig,
+  Runner,
+  type RunResult,
+  RunState,
+  type StreamedRunResult,
+  type StreamRunOptions,
+  type ToolErrorFormatter,
+} from '@openai/agents';
+import { ApprovalBook, settleAnswers } from './approvals.ts';
+import { createGate, type Gate, type HexgateOptions } from './options.ts';
+import { gateOf, wrapWithGate } from './wrap-agent.ts';
+
+type AnyAgent = Agent<any, any>;
+
+/** `{ policy | enforcer, ...hexgate options, ...the SDK Runner's own config }`. */
+export type HexgateRunnerConfig = HexgateOptions & Partial<RunConfig>;
+
+/** The SDK's run options plus the user the run acts for. */
+export type HexgateRunOptions<O> = O & {
+  /** Bound with `runWithUser` for the whole run, and carried in the run context when you pass none. */
+  readonly user?: User;
+};
+
+type RunInput<TContext, TAgent extends AnyAgent> = string | AgentInputItem[] | RunState<TContext, TAgent>;
+
+export class HexgateRunner {
+  /** The underlying SDK runner (lifecycle hooks: `runner.sdkRunner.on('agent_tool_start', ...)`). */
+  readonly sdkRunner: Runner;
+  readonly enforcer: Enforcer;
+  readonly #gate: Gate;
+  readonly #agents = new WeakMap<AnyAgent, AnyAgent>();
+
+  constructor(config: HexgateRunnerConfig) {
+    const {
+      policy,
+      enforcer,
+      approvalHandler,
+      approvalTimeoutMs,
+      formatDecision,
+      agentName,
+      mode,
+      requireUser,
+      onDecision,
+      onApproval,
+      recorder,
+      argsLimits,
+      ...runConfig
+    } = (config ?? {}) as HexgateRunnerConfig & Record<string, never>;
+    this.#gate = createGate({
+      ...(enforcer
+        ? { enforcer }
+        : { policy, agentName, mode, requireUser, onDecision, onApproval, recorder, argsLimits }),
+      approvalHandler,
+      approvalTimeoutMs,
+      formatDecision,
+      handoffInputFilter: runConfig.handoffInputFilter,
+    } as HexgateOptions);
+    this.enforcer = this.#gate.enforcer;
+    this.sdkRunner = new Runner(runConfig);
+  }
+
+  /** The gated copy of `agent` this runner uses (made once, then reused for every run and user). */
+  gated<TAgent extends AnyAgent>(agent: TAgent): TAgent {
+    return wrapWithGate(agent, this.#gate, this.#agents);
+  }
+
+  run<TAgent extends AnyAgent, TContext = undefined>(
+    agent: TAgent,
+    input: RunInput<TContext, TAgent>,
+    options?: HexgateRunOptions<NonStreamRunOptions<TContext, TAgent>>,
+  ): Promise<RunResult<TContext, TAgent>>;
+  run<TAgent extends AnyAgent, TContext = undefined>(
+    agent: TAgent,
+    input: RunInput<TContext, TAgent>,
+    options: HexgateRunOptions<StreamRunOptions<TContext, TAgent>>,
+  ): Promise<StreamedRunResult<TContext, TAgent>>;
+  run(
+    agent: AnyAgent,
+    input: RunInput<unknown, AnyAgent>,
+    options: HexgateRunOptions<Record<string, any>> = {},
+  ): Promise<unknown> {
+    const { user, ...sdkOptions } = options;
+    const gated = this.gated(agent);
+    const start = async () => {
+      // Every run, streamed or not, fresh or resumed, passes through here:
+      // this is the place for run-level hooks (tracing spans, audit context).
+      const resumed = input instanceof RunState;
+      const runInput = resumed ? await this.#resume(gated, input) : input;
+      const carrier = !resumed && sdkOptions.context === undefined && user ? { context: { user } } : {};
+      return this.sdkRunner.run(
+        gated,
+        runInput as never,
+        {
+          ...sdkOptions,
+          ...carrier,
+          toolErrorFormatter: this.#formatter(
+            sdkOptions.toolErrorFormatter ?? this.sdkRunner.config.toolErrorFormatter,
+          ),
+        } as never,
+      );
+    };
+    return user ? runWithUser(user, start) : start();
+  }
+
+  /**
+   * A RunState restored with the application's own agent (`RunState.fromString(agent, s)`)
+   * points at ungated tools: rebind it to this runner's gated graph (same names,
+   * same approvals) before resuming, then settle the answers the application gave.
+   */
+  async #resume(gated: AnyAgent, state: RunState<any, any>): Promise<RunState<any, any>> {
+    const bound =
+      gateOf(state._currentAgent) === this.#gate
+        ? state
+        : await RunState.fromStringWithContext(gated, state.toString(), state._context);
+    settleAnswers(this.#gate, bound, (agent) => gateOf(agent) === this.#gate);
+    return bound;
+  }
+
+  /** Rejected approvals reach the model as the decision text, unless `state.reject(item, { message })` set one. */
+  #formatter(next: ToolErrorFormatter<any> | undefined): ToolErrorFormatter<any> {
+    return (args) => {
+      if (args.kind === 'approval_rejected') {
+        const text = this.#gate.book.takeRejection(ApprovalBook.key(args.toolName, args.callId));
+        if (text !== undefined) return text;
+      }
+      return next?.(args);
+    };
+  }
+}
