@@ -6,7 +6,13 @@
  */
 import { type ApprovalStatus, decisionText, type Enforcement, hashArgs, tryGetUser, type User } from '@hexgate/core';
 import { grantedApproval, refusedCalls } from './approval-messages.ts';
-import { approvalKey, approvalStore, type HexgateAiOptions, type PendingApproval } from './options.ts';
+import {
+  type ApprovalStore,
+  approvalKey,
+  approvalStore,
+  type HexgateAiOptions,
+  type PendingApproval,
+} from './options.ts';
 
 type Messages = readonly { readonly role: string; readonly content: unknown }[];
 
@@ -40,7 +46,7 @@ export interface Handoff {
 // `execute` within one step (and on resume), and the same `input` object, so
 // they identify the call without a global cache that could leak or collide.
 const handoffs = new WeakMap<object, Map<string, Handoff>>();
-const scanned = new WeakSet<object>();
+const scanned = new WeakMap<ApprovalStore, WeakSet<object>>();
 
 function handOff(call: GateCall, handoff: Omit<Handoff, 'tool' | 'input'>): void {
   const calls = handoffs.get(call.messages) ?? new Map<string, Handoff>();
@@ -75,9 +81,11 @@ function report(options: HexgateAiOptions, status: ApprovalStatus, pending: Pend
 
 /** Reports approvals the user refused (the SDK resolves them without calling any hook). */
 export async function closeRefused(options: HexgateAiOptions, messages: Messages, userId: string | undefined) {
-  if (scanned.has(messages)) return;
-  scanned.add(messages);
   const store = approvalStore(options);
+  const seen = scanned.get(store) ?? new WeakSet<object>();
+  scanned.set(store, seen);
+  if (seen.has(messages)) return;
+  seen.add(messages);
   try {
     for (const [toolCallId, reason] of refusedCalls(messages)) {
       const key = approvalKey(userId, toolCallId);
