@@ -37,11 +37,16 @@ export function callerResolver(
   };
 }
 
-/** The subset of `tools` the caller could ever be allowed (allow or approval). Hiding is a convenience: calls are still decided. */
+/**
+ * The subset of `tools` the caller could ever be allowed (allow or approval).
+ * Hiding is a convenience: calls are still decided. In shadow mode nothing is
+ * hidden, since shadow mode must not change what the client can do.
+ */
 export function visibleTools<T extends { readonly name: string }>(
   enforcer: Enforcer,
   tools: readonly T[],
   user: User | undefined,
 ): T[] {
+  if (enforcer.mode === 'shadow') return [...tools];
   return asCaller(user, () => tools.filter((tool) => enforcer.couldCall(tool.name, user)));
 }

@@ -335,6 +335,21 @@ describe('withHexgate(McpServer)', () => {
     expect(calls).toHaveLength(0);
   });
 
+  it('in shadow mode reports the deny but runs the call and hides nothing', async () => {
+    const { server, calls } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY, mode: 'shadow' });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const client = await connect(server);
+
+    const listed = await client.listTools();
+    const result = await client.callTool({ name: 'delete_file', arguments: { path: '/srv/x' } });
+
+    expect(listed.tools.map((t) => t.name).sort()).toEqual(['delete_file', 'read_file', 'whoami']);
+    expect(text(result)).toBe('deleted /srv/x');
+    expect(calls).toHaveLength(1);
+    expect(enforcer.decisions.map((d) => [d.decision.outcome, d.decision.effective])).toEqual([['deny', 'allow']]);
+  });
+
   it('refuses to gate the same server twice', () => {
     const { server } = buildServer();
     withHexgate(server, { policy: recordingEnforcer({ policy: POLICY }) });

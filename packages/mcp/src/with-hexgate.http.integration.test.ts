@@ -1,0 +1,111 @@
+import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getUser, type User } from '@hexgate/core';
+import { recordingEnforcer } from '@hexgate/core/testing';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { withHexgate } from './index.ts';
+
+const enforcer = recordingEnforcer({
+  policy: `
+    roles:
+      default:
+        tools:
+          whoami: { mode: allow }
+      operator:
+        tools:
+          whoami: { mode: allow }
+          restart: { mode: allow }
+  `,
+});
+
+/** The server's token verifier (what `requireBearerAuth` would call). */
+const tokens: Record<string, AuthInfo> = {
+  'tok-olga': { token: 'tok-olga', clientId: 'olga', scopes: ['operator'] },
+};
+const resolveUser = (extra: { authInfo?: AuthInfo }): User | undefined =>
+  extra.authInfo ? { id: extra.authInfo.clientId, roles: extra.authInfo.scopes } : undefined;
+
+function gatedServer(): McpServer {
+  const server = new McpServer({ name: 'http-ops', version: '1.0.0' });
+  server.registerTool('whoami', {}, async () => ({ content: [{ type: 'text', text: getUser().id }] }));
+  server.registerTool('restart', { inputSchema: { service: z.string() } }, async ({ service }) => ({
+    content: [{ type: 'text', text: `restarted ${service} for ${getUser().id}` }],
+  }));
+  return withHexgate(server, { policy: enforcer, resolveUser });
+}
+
+let http: HttpServer;
+let url: URL;
+
+beforeAll(async () => {
+  http = createServer(async (req: IncomingMessage & { auth?: AuthInfo }, res) => {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer !== undefined) {
+      const auth = tokens[bearer];
+      if (!auth) {
+        res.writeHead(401).end();
+        return;
+      }
+      req.auth = auth; // the SDK hands req.auth to handlers as extra.authInfo
+    }
+    // Stateless: one server and transport per request.
+    const server = gatedServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res);
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => http.close(resolve));
+});
+
+async function client(token?: string): Promise<Client> {
+  const c = new Client({ name: 'http-client', version: '1.0.0' });
+  await c.connect(
+    new StreamableHTTPClientTransport(
+      url,
+      token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : {},
+    ),
+  );
+  return c;
+}
+
+const text = (r: unknown) => ((r as CallToolResult).content[0] as { text: string }).text;
+
+describe('withHexgate over streamable HTTP', () => {
+  it('takes the caller from the verified bearer token, not from the arguments', async () => {
+    const olga = await client('tok-olga');
+    const anonymous = await client();
+
+    const olgaTools = await olga.listTools();
+    const anonTools = await anonymous.listTools();
+    const restarted = await olga.callTool({ name: 'restart', arguments: { service: 'nginx' } });
+    const forged = await anonymous.callTool({ name: 'restart', arguments: { service: 'nginx', user: 'olga' } });
+
+    expect(olgaTools.tools.map((t) => t.name)).toEqual(['whoami', 'restart']);
+    expect(anonTools.tools.map((t) => t.name)).toEqual(['whoami']);
+    expect(text(restarted)).toBe('restarted nginx for olga');
+    expect(forged.isError).toBe(true);
+    expect(text(forged)).toMatch(/^\[policy_denied\] Tool 'restart'/);
+    expect(enforcer.decisions.map((d) => [d.decision.userId, d.decision.outcome])).toEqual([
+      ['olga', 'allow'],
+      [undefined, 'deny'],
+    ]);
+    await olga.close();
+    await anonymous.close();
+  });
+});
