@@ -5,5 +5,6 @@
  */
 export type { CliIo, OutputStream, Style } from './cli-io.ts';
 export { type Command, type CommandContext, type CommandInput, defineCommand, EXIT, UsageError } from './command.ts';
+export { type CommandEntry, commands } from './commands/index.ts';
 export { type LintWarning, lintPolicy } from './lint/lint-policy.ts';
 export { runCli } from './run-cli.ts';

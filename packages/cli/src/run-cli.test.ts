@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_POLICY, run } from './__fixtures__/run.ts';
-import { commands } from './commands/index.ts';
+import { commands, defineCommand, runCli } from './index.ts';
 
 describe('hexgate (top level)', () => {
   it('prints the command list for --help and exits 0', async () => {
@@ -63,6 +63,46 @@ describe('hexgate (top level)', () => {
     const r = await run(['policy', 'test', EXAMPLE_POLICY, '--tool']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("hexgate policy test: option '--tool' needs a value");
+  });
+
+  it('rejects an option given before any command', async () => {
+    const r = await run(['--frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "hexgate: unknown option '--frobnicate' (options go after the command)\nRun 'hexgate --help' for the list of commands.\n",
+    );
+  });
+
+  it('reports a value given to a flag that takes none', async () => {
+    const r = await run(['policy', 'validate', '--json=yes', 'x.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "hexgate policy validate: option '--json' does not take a value\nRun 'hexgate policy validate --help' for usage.\n",
+    );
+  });
+
+  it('reports an option followed by another option instead of its value', async () => {
+    const r = await run(['policy', 'test', EXAMPLE_POLICY, '--tool', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("hexgate policy test: option '--tool' needs a value\n");
+  });
+
+  it('reports a command that fails unexpectedly, exit 2, and runs commands from a given registry', async () => {
+    let stderr = '';
+    const failing = defineCommand({
+      help: 'Usage: hexgate boom',
+      options: {},
+      run() {
+        throw new Error('kaboom');
+      },
+    });
+    const code = await runCli(
+      ['boom'],
+      { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) }, env: {}, isTTY: false },
+      [{ path: ['boom'], summary: 'fails', load: async () => ({ default: failing }) }],
+    );
+    expect(code).toBe(2);
+    expect(stderr).toBe('hexgate boom: unexpected error: kaboom\n');
   });
 
   it('every registered command loads and has --help', async () => {

@@ -2,6 +2,7 @@
  * The CLI entry point as a function: finds the command in the registry,
  * parses its options with `util.parseArgs`, and returns the exit code instead
  * of exiting, so tests run it in-process and `bin.ts` stays two lines.
+ * `registry` defaults to the built-in commands; embedders may pass their own.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
@@ -24,7 +25,11 @@ function defaultIo(): CliIo {
 }
 
 /** Runs the CLI with `argv` (without `node` and the script) and returns the exit code. */
-export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: Partial<CliIo> = {},
+  registry: readonly CommandEntry[] = commands,
+): Promise<number> {
   const full: CliIo = { ...defaultIo(), ...io };
   const style = createStyle(colorsEnabled(full));
   const line =
@@ -37,11 +42,11 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
 
   const first = argv[0];
   if (first === undefined) {
-    err(topHelp());
+    err(topHelp(registry));
     return EXIT.usage;
   }
   if (first === '--help' || first === '-h' || first === 'help') {
-    out(topHelp());
+    out(topHelp(registry));
     return EXIT.ok;
   }
   if (first === '--version' || first === '-V') {
@@ -49,10 +54,16 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     return EXIT.ok;
   }
 
+  if (first.startsWith('-')) {
+    err(`${PROGRAM}: unknown option '${first}' (options go after the command)`);
+    err(`Run '${PROGRAM} --help' for the list of commands.`);
+    return EXIT.usage;
+  }
+
   const words = leadingWords(argv);
-  const entry = findCommand(words);
+  const entry = findCommand(registry, words);
   if (!entry) {
-    const group = commands.filter((c) => c.path[0] === words[0]);
+    const group = registry.filter((c) => c.path[0] === words[0]);
     if (group.length > 0 && words.length === 1) {
       const wantsHelp = argv.includes('--help') || argv.includes('-h');
       (wantsHelp ? out : err)(groupHelp(words[0] as string, group));
@@ -62,7 +73,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     const typed = (group.length > 0 ? words.slice(0, 2) : words.slice(0, 1)).join(' ') || first;
     const hint = didYouMean(
       typed,
-      commands.map((c) => c.path.join(' ')),
+      registry.map((c) => c.path.join(' ')),
     );
     err(`${PROGRAM}: unknown command '${typed}'${hint ? ` (${hint})` : ''}`);
     err(`Run '${PROGRAM} --help' for the list of commands.`);
@@ -123,9 +134,9 @@ function leadingWords(argv: readonly string[]): string[] {
 }
 
 /** The longest registered path that prefixes the typed words. */
-function findCommand(words: readonly string[]): CommandEntry | undefined {
+function findCommand(registry: readonly CommandEntry[], words: readonly string[]): CommandEntry | undefined {
   let best: CommandEntry | undefined;
-  for (const c of commands) {
+  for (const c of registry) {
     if (c.path.length <= words.length && c.path.every((w, i) => words[i] === w)) {
       if (!best || c.path.length > best.path.length) best = c;
     }
@@ -142,9 +153,14 @@ function parseArgsMessage(e: unknown, command: Command): string {
       const hint = quoted ? didYouMean(quoted, [...known, '--help']) : undefined;
       return `unknown option '${quoted ?? '?'}'${hint ? ` (${hint})` : ''}`;
     }
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      // Node says e.g. "Option '--tool <value>' argument missing".
-      return quoted ? `option '${quoted.split(' ')[0]}' needs a value` : error.message;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      // Node says "Option '--tool <value>' argument missing" (or "... is ambiguous"
+      // when the next word is an option), or "Option '--json' does not take an argument".
+      const option = quoted?.split(' ')[0] ?? '?';
+      return error.message.includes('does not take an argument')
+        ? `option '${option}' does not take a value`
+        : `option '${option}' needs a value`;
+    }
     default:
       return error.message ?? String(e);
   }
@@ -167,14 +183,14 @@ function commandList(entries: readonly CommandEntry[]): string {
   return entries.map((c) => `  ${PROGRAM} ${c.path.join(' ').padEnd(width)}  ${c.summary}`).join('\n');
 }
 
-function topHelp(): string {
+function topHelp(registry: readonly CommandEntry[]): string {
   return [
     `${PROGRAM}: authorization for AI-agent tool calls`,
     '',
     `Usage: ${PROGRAM} <command> [options]`,
     '',
     'Commands:',
-    commandList(commands),
+    commandList(registry),
     '',
     `Run '${PROGRAM} <command> --help' for a command's options.`,
     `Options: --help, --version`,

@@ -1,32 +1,26 @@
 /**
- * The command registry. Each line maps a command path to its module, loaded
- * only when that command runs (so `hexgate policy validate` never loads the
- * MCP SDK). To add a command: write `commands/<name>.ts` default-exporting
- * `defineCommand({...})`, then add one line here.
+ * The command registry. Each line maps a command path to a one-line summary
+ * (for `hexgate --help`) and its module, loaded only when that command runs,
+ * so `hexgate policy validate` never loads, say, the MCP SDK.
+ *
+ * To add a command: write `commands/<name>.ts` default-exporting
+ * `defineCommand({ help, options, run })`, then add one line here.
  */
 import type { Command } from '../command.ts';
 
 export interface CommandEntry {
+  /** The words that select the command, e.g. ['policy', 'validate']. */
   readonly path: readonly string[];
-  /** One line for `hexgate --help`. */
   readonly summary: string;
   readonly load: () => Promise<{ default: Command }>;
 }
 
+function command(path: string, summary: string, load: CommandEntry['load']): CommandEntry {
+  return { path: path.split(' '), summary, load };
+}
+
 export const commands: readonly CommandEntry[] = [
-  {
-    path: ['policy', 'validate'],
-    summary: 'check a policy for errors and lint warnings',
-    load: () => import('./policy-validate.ts'),
-  },
-  {
-    path: ['policy', 'test'],
-    summary: 'decide one tool call, or run policy unit tests',
-    load: () => import('./policy-test.ts'),
-  },
-  {
-    path: ['policy', 'explain'],
-    summary: 'show how a tool call is evaluated, step by step',
-    load: () => import('./policy-explain.ts'),
-  },
+  command('policy validate', 'check a policy for errors and lint warnings', () => import('./policy-validate.ts')),
+  command('policy test', 'decide one tool call, or run policy unit tests', () => import('./policy-test.ts')),
+  command('policy explain', 'show how a tool call is evaluated, step by step', () => import('./policy-explain.ts')),
 ];

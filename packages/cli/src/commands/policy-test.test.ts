@@ -415,6 +415,25 @@ cases:
       );
     });
 
+    it('reports an empty case name', async () => {
+      const r = await invalid("policy: ./policy.yaml\ncases:\n  - { name: '', tool: search, expect: allow }\n");
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('bad.tests.yaml:3:13: cases[0].name must not be empty\n');
+    });
+
+    it('reports an alias bomb instead of expanding it', async () => {
+      const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+      for (let i = 1; i < 6; i++)
+        bomb.push(
+          `${'abcdef'[i]}: &${'abcdef'[i]} [*${'abcdef'[i - 1]}, *${'abcdef'[i - 1]}, *${'abcdef'[i - 1]}, *${'abcdef'[i - 1]}, *${'abcdef'[i - 1]}]`,
+        );
+      const r = await invalid(
+        `${bomb.join('\n')}\npolicy: ./policy.yaml\ncases: [{ name: x, tool: search, expect: allow }]\n`,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^bad\.tests\.yaml:1:1: cannot expand YAML aliases: /);
+    });
+
     it('reports an empty case list', async () => {
       const r = await invalid('policy: ./policy.yaml\ncases: []\n');
       expect(r.stdout).toContain('bad.tests.yaml:2:8: cases is empty: add at least one case\n');
@@ -460,6 +479,16 @@ cases:
     const r = await run(['policy', 'test', 'a.tests.yaml', 'b.tests.yaml'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('2 passed, 0 failed\n');
+  });
+
+  it('is a usage error to give a directory where test files are expected', async () => {
+    const dir = tempFiles({});
+    mkdirSync(join(dir, 'policies'));
+    const r = await run(['policy', 'test', 'policies'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "hexgate policy test: policies is a directory: pass --tool T to decide one call against a policy directory, or give test files\nRun 'hexgate policy test --help' for usage.\n",
+    );
   });
 
   it('is a usage error when a glob matches nothing or a file is missing', async () => {

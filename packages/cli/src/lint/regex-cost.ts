@@ -13,7 +13,7 @@
 export interface RegexCost {
   /** Rough number of compiled instructions (counted repetitions expanded). */
   readonly size: number;
-  /** A quantified group that itself contains a quantifier, e.g. `(a+)+`. */
+  /** A repeated group that contains a variable-length quantifier, e.g. `(a+)+` (not `(a{3}){3}` or `(a+)?`). */
   readonly nestedQuantifier: string | undefined;
   /** The largest repetition count written, e.g. 1000 for `{1000}`. */
   readonly maxRepeat: number;
@@ -30,6 +30,7 @@ export const REGEX_LIMITS = {
 
 interface Piece {
   size: number;
+  /** Contains a quantifier whose repeat count varies (`*`, `+`, `?`, `{n,m}`, `{n,}`). */
   hasQuantifier: boolean;
 }
 
@@ -39,12 +40,12 @@ export function regexCost(pattern: string): RegexCost {
   let maxRepeat = 0;
 
   // Reads one quantifier at `i`, if any: its multiplier on the program size.
-  const quantifier = (): { factor: number } | undefined => {
+  const quantifier = (): { factor: number; variable: boolean; repeats: boolean } | undefined => {
     const c = pattern[i];
     if (c === '*' || c === '+' || c === '?') {
       i++;
       if (pattern[i] === '?') i++; // lazy form
-      return { factor: 1 };
+      return { factor: 1, variable: true, repeats: c !== '?' };
     }
     if (c === '{') {
       const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
@@ -53,9 +54,10 @@ export function regexCost(pattern: string): RegexCost {
       if (pattern[i] === '?') i++;
       const min = Number(m[1]);
       const max = m[3] !== undefined && m[3] !== '' ? Number(m[3]) : min;
+      const unbounded = m[2] !== undefined && m[3] === '';
       const n = Math.max(min, max, 1);
       maxRepeat = Math.max(maxRepeat, n);
-      return { factor: n };
+      return { factor: n, variable: unbounded || max !== min, repeats: unbounded || n > 1 };
     }
     return undefined;
   };
@@ -100,9 +102,9 @@ export function regexCost(pattern: string): RegexCost {
       if (!a) break;
       const q = quantifier();
       if (q) {
-        if (a.hasQuantifier && nested === undefined) nested = pattern.slice(start, i);
+        if (a.hasQuantifier && q.repeats && nested === undefined) nested = pattern.slice(start, i);
         size += a.size * q.factor;
-        hasQuantifier = true;
+        hasQuantifier ||= q.variable || a.hasQuantifier;
       } else {
         size += a.size;
         hasQuantifier ||= a.hasQuantifier;
