@@ -38,20 +38,17 @@ export function isTracingEnabled(): boolean {
 }
 
 const PROBE = createContextKey('@hexgate/tracing.context-probe');
-let contextManagerSeen = false;
 
 /**
  * Without a context manager (`provider.register()` installs one) OpenTelemetry
- * cannot carry the active span across `await`, and every tool observation would
- * become its own trace. That breaks nothing functionally, so warn once and carry on.
+ * cannot carry the active span across calls, and every tool observation would
+ * become its own trace. That breaks nothing functionally, so warn once and
+ * carry on. Only called when tracing is on, where it is noise next to the
+ * span work; not cached, because a context manager can be unregistered.
  */
 export function checkContextManager(): void {
-  if (contextManagerSeen) return;
   const active = context.with(context.active().setValue(PROBE, true), () => context.active().getValue(PROBE));
-  if (active === true) {
-    contextManagerSeen = true;
-    return;
-  }
+  if (active === true) return;
   warnOnce(
     'no-context-manager',
     'a tracer provider is registered but no OpenTelemetry context manager is: hexgate tool observations cannot nest under their run. Call provider.register() (or NodeSDK.start()).',

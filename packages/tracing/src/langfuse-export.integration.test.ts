@@ -262,6 +262,51 @@ describe('Langfuse export', () => {
     expect(byName(spans, 'abandoned').observation.level).toBeUndefined();
   });
 
+  it('observes platform streams (ReadableStream, and a LangGraph-style stream that is its own iterator) without breaking them', async () => {
+    // Like @langchain/core's IterableReadableStream: a ReadableStream whose async iterator is itself.
+    class SelfIteratingStream<T> extends ReadableStream<T> {
+      private reader: ReadableStreamDefaultReader<T> | undefined;
+      async next(): Promise<IteratorResult<T>> {
+        this.reader ??= this.getReader();
+        const { done, value } = await this.reader.read();
+        return done ? { done: true, value: undefined } : { done: false, value };
+      }
+      async return(): Promise<IteratorResult<T>> {
+        await this.reader?.cancel();
+        return { done: true, value: undefined };
+      }
+      async [Symbol.asyncDispose]() {
+        await this.return();
+      }
+      override [Symbol.asyncIterator]() {
+        return this as unknown as ReturnType<ReadableStream<T>[typeof Symbol.asyncIterator]>;
+      }
+    }
+    const chunks = (items: string[]) =>
+      new SelfIteratingStream<string>({
+        start(controller) {
+          for (const item of items) controller.enqueue(item);
+          controller.close();
+        },
+      });
+    const graphStream = await traceRunStream({ framework: 'test', name: 'graph' }, async () => chunks(['a', 'b']));
+    expect(graphStream).toBeInstanceOf(ReadableStream);
+    const seen: string[] = [];
+    for await (const chunk of graphStream) seen.push(chunk);
+    expect(seen).toEqual(['a', 'b']);
+
+    const plain = traceRunStream({ framework: 'test', name: 'plain' }, () => ReadableStream.from(['x', 'y']));
+    const viaReader: string[] = [];
+    const reader = plain.getReader(); // methods still work on the proxy (bound to the real stream)
+    for (let r = await reader.read(); !r.done; r = await reader.read()) viaReader.push(r.value);
+    expect(viaReader).toEqual(['x', 'y']);
+
+    await lf.flush();
+    // Reading through getReader() is not observed, so 'plain' stays open: such hosts pass `until`.
+    expect(lf.receiver.spans().map((s) => s.name)).toEqual(['graph']);
+    expect(byName(lf.receiver.spans(), 'graph').observation.metadata.runStatus).toBe('ok');
+  });
+
   it('with `until`, a streamed result that is not iterated ends the run when its completion promise settles', async () => {
     let complete!: () => void;
     const result = { completed: new Promise<void>((r) => (complete = r)), text: 'hello' };

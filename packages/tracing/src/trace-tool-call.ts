@@ -15,8 +15,13 @@
  */
 
 import { type ApprovalStatus, type Decision, decisionText, PolicyDeniedError, redact, type User } from '@hexgate/core';
-import { propagateAttributes, startActiveObservation, startObservation } from '@langfuse/tracing';
-import { context } from '@opentelemetry/api';
+import {
+  LangfuseOtelSpanAttributes,
+  propagateAttributes,
+  startActiveObservation,
+  startObservation,
+} from '@langfuse/tracing';
+import { context, type Span } from '@opentelemetry/api';
 import { isTracingEnabled } from './enabled.ts';
 import { activeRun } from './run-state.ts';
 import { errorMessage, once, safely, warnOnce } from './safe.ts';
@@ -86,13 +91,17 @@ export function traceToolCall<R>(
           const run = activeRun();
           safely('recording a decision', () => {
             guardrail.update(decisionAttributes(decision, args, options.approval));
+            if (!run) attributeCaller(guardrail.otelSpan, decision, undefined);
             if (run) run.decisions[decision.outcome]++;
           });
           return startActiveObservation(
             `tool:${decision.tool}`,
             (tool) => {
               entered = true;
-              safely('recording a tool', () => tool.update({ input: redact(args) }));
+              safely('recording a tool', () => {
+                tool.update({ input: redact(args) });
+                if (!run) attributeCaller(tool.otelSpan, decision, undefined);
+              });
               const done = (settled: Settled) =>
                 safely('ending a tool', () => {
                   const failed =
@@ -163,11 +172,12 @@ export function record(
       const attributes = decisionAttributes(decision, args, options.approval);
       const status = statusWithoutExecution(decision, options);
       const guardrail = startObservation(`policy:${decision.tool}`, attributes, { asType: 'guardrail' });
+      const run = activeRun();
+      if (!run) attributeCaller(guardrail.otelSpan, decision, user);
       guardrail.update({
         metadata: { ...(options.toolRan === undefined ? {} : { toolRan: options.toolRan }), toolStatus: status },
       });
       guardrail.end();
-      const run = activeRun();
       if (run) run.decisions[decision.outcome]++;
     }),
   );
@@ -242,7 +252,9 @@ function decisionAttributes(decision: Decision, args: unknown, approval: Approva
  * Outside a hexgate run (an adapter that traces decisions only, or the
  * listener) the guardrail may be a trace of its own: give it the caller's
  * user and session so it is still attributed. Inside a run they are already
- * propagated.
+ * propagated. Two ways, because propagation needs a context manager:
+ * `withCallerAttributes` propagates to everything started inside `fn`, and
+ * `attributeCaller` sets them on one span directly.
  */
 export function withCallerAttributes<T>(decision: Decision, user: User | undefined, fn: () => T): T {
   if (activeRun()) return fn();
@@ -256,6 +268,13 @@ export function withCallerAttributes<T>(decision: Decision, user: User | undefin
     },
     fn,
   );
+}
+
+function attributeCaller(span: Span, decision: Decision, user: User | undefined): void {
+  const userId = user?.id ?? decision.userId;
+  const sessionId = user?.sessionId ?? decision.sessionId;
+  if (userId) span.setAttribute(LangfuseOtelSpanAttributes.TRACE_USER_ID, userId);
+  if (sessionId) span.setAttribute(LangfuseOtelSpanAttributes.TRACE_SESSION_ID, sessionId);
 }
 
 function isHostError<T>(value: unknown, options: ToolCallTraceOptions<T>): boolean {
