@@ -182,3 +182,81 @@ describe('approvals and streamText', () => {
     expect(enforcer.decisions.map((d) => d.decision.outcome)).toEqual(['allow', 'deny']);
   });
 });
+
+describe('approval state', () => {
+  const refund = () =>
+    scriptedModel(calls(call('c1', 'refund_order', { order_id: 'A-1', amount: 60 })), text('refund done'));
+
+  it('a shared approvals store lets another server (another enforcer) resume the approval', async () => {
+    const shared = new Map();
+    const serverA = supportDesk();
+    const serverB = supportDesk();
+    const model = refund();
+    const wire = (desk: ReturnType<typeof supportDesk>) => {
+      const options = { enforcer: desk.enforcer, approvals: shared };
+      return chat('generate', model, {
+        tools: hexgateTools(desk.tools, options),
+        toolApproval: hexgateToolApproval(options),
+      });
+    };
+    const first = await runWithUser(support, () => wire(serverA)([prompt]));
+    await runWithUser(support, () => wire(serverB)(answer(first, true)));
+    expect(serverA.executions).toEqual([]);
+    expect(serverB.executions.map((e) => e.args)).toEqual([{ order_id: 'A-1', amount: 60 }]);
+    expect(serverA.enforcer.approvals.map((a) => a.status)).toEqual(['requested']);
+    expect(serverB.enforcer.approvals.map((a) => a.status)).toEqual(['approved']);
+  });
+
+  it('without a shared store, another server refuses the approval it never issued', async () => {
+    const serverA = supportDesk();
+    const serverB = supportDesk();
+    const model = refund();
+    const wire = ({ tools, enforcer }: ReturnType<typeof supportDesk>) =>
+      chat('generate', model, {
+        tools: hexgateTools(tools, { enforcer }),
+        toolApproval: hexgateToolApproval({ enforcer }),
+      });
+    const first = await runWithUser(support, () => wire(serverA)([prompt]));
+    await runWithUser(support, () => wire(serverB)(answer(first, true)));
+    expect(serverB.executions).toEqual([]);
+    expect(toolResultsSent(model, 1)[0]?.output.type).toBe('execution-denied');
+  });
+
+  it('fails closed when the approvals store fails: the call is denied, the run goes on', async () => {
+    const { tools, enforcer, executions } = supportDesk();
+    const broken = {
+      get: () => undefined,
+      set: () => {
+        throw new Error('store down');
+      },
+      delete: () => false,
+    };
+    const model = refund();
+    const options = { enforcer, approvals: broken };
+    const first = await runWithUser(support, () =>
+      chat('generate', model, { tools: hexgateTools(tools, options), toolApproval: hexgateToolApproval(options) })([
+        prompt,
+      ]),
+    );
+    expect(executions).toEqual([]);
+    expect(first.content.filter((p) => p.type === 'tool-approval-request')).toMatchObject([{ isAutomatic: true }]);
+    expect(toolResultsSent(model, 1)[0]?.output.reason).toMatch(/^\[policy_denied\] .*store down/);
+  });
+
+  it("keeps the tool's own needsApproval for calls the policy allows", async () => {
+    const { tools, enforcer, executions } = supportDesk();
+    const cautious = { ...tools, get_order: { ...tools.get_order, needsApproval: true } };
+    for (const toolApproval of [hexgateToolApproval({ enforcer }), undefined]) {
+      const model = scriptedModel(calls(call('c1', 'get_order', { order_id: 'A-1' })), text('found'));
+      const first = await runWithUser(support, () =>
+        chat('generate', model, {
+          tools: hexgateTools(cautious, { enforcer }),
+          ...(toolApproval ? { toolApproval } : {}),
+        })([prompt]),
+      );
+      expect(first.content.filter((p) => p.type === 'tool-approval-request')).toHaveLength(1);
+    }
+    expect(executions).toEqual([]);
+    expect(enforcer.decisions.map((d) => d.decision.outcome)).toEqual(['allow', 'allow']);
+  });
+});
