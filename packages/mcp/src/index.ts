@@ -4,6 +4,7 @@
  */
 
 export type { GateOptions } from './gate-options.ts';
+export type { TextSink } from './proxy/json-lines.ts';
 export { type McpProxyOptions, runMcpProxy } from './proxy/run-mcp-proxy.ts';
 export type { McpRequestExtra, ResolveUser } from './resolve-caller.ts';
 export { DECISION_META_KEY, toToolResult } from './to-tool-result.ts';

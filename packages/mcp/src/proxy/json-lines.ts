@@ -4,7 +4,7 @@
  * the parsed value, never forwarded as raw text: what the proxy decided on
  * (e.g. the last of two duplicate keys) is exactly what the server receives.
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
@@ -40,7 +40,13 @@ export function readMessages(
   };
 }
 
-export function writeMessage(stream: Writable, message: JSONRPCMessage): void {
-  if (!stream.writable) return;
+/** Anything with `write(string)`: a Writable, `process.stdout`, a CLI's output stream. */
+export interface TextSink {
+  write(chunk: string): unknown;
+}
+
+export function writeMessage(stream: TextSink, message: JSONRPCMessage): void {
+  // A closed stream (the peer hung up) drops the message instead of throwing.
+  if ((stream as { writable?: boolean }).writable === false) return;
   stream.write(serializeMessage(message));
 }

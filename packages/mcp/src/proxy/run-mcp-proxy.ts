@@ -7,11 +7,11 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { InvalidOptionsError, type User } from '@hexgate/core';
 import { enforcerFrom, type GateOptions, isEnforcer } from '../gate-options.ts';
 import { ToolPins } from '../tool-pins.ts';
-import { readMessages, writeMessage } from './json-lines.ts';
+import { readMessages, type TextSink, writeMessage } from './json-lines.ts';
 import { createToolGateway } from './tool-gateway.ts';
 
 export interface McpProxyOptions extends GateOptions {
@@ -25,9 +25,9 @@ export interface McpProxyOptions extends GateOptions {
   readonly cwd?: string;
   /** Client side of the proxy (default: this process's stdin/stdout). */
   readonly stdin?: Readable;
-  readonly stdout?: Writable;
+  readonly stdout?: TextSink;
   /** The server's stderr and the proxy's own log lines (default: process.stderr). */
-  readonly stderr?: Writable;
+  readonly stderr?: TextSink;
   /**
    * JSON file of pinned tool definitions (`{ "version": 1, "tools": { name: sha256 } }`),
    * created if missing. Edit an entry to accept a changed tool. Without it, pins last one run.
@@ -73,7 +73,8 @@ export async function runMcpProxy(options: McpProxyOptions): Promise<number> {
   });
 
   child.stdin.on('error', () => {}); // EPIPE once the server died; 'close' reports the exit
-  child.stderr.on('data', (chunk: Buffer) => stderr.write(chunk));
+  child.stderr.setEncoding('utf8'); // decodes across chunk boundaries
+  child.stderr.on('data', (chunk: string) => stderr.write(chunk));
   const stopServer = readMessages(child.stdout, gateway.fromServer, (e) =>
     log(`ignored an invalid message from the server: ${e.message}`),
   );
