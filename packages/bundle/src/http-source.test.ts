@@ -219,6 +219,31 @@ describe('HTTP sources', () => {
     expect('error' in source.currentPolicy()).toBe(true);
   });
 
+  it('sends configured headers and refuses a document larger than maxBytes', async () => {
+    const { k, out } = await signedBundles();
+    const served = await readServedBundle(out);
+    const seen: (string | undefined)[] = [];
+    const server = await startServer((req, res) => {
+      seen.push(req.headers.authorization);
+      respondWithBundle(req, res, served);
+    });
+    const ok = track(
+      createPolicySource(server.url, { publicKey: k.publicKeyPath, headers: { authorization: 'Bearer t0ken' } }),
+    );
+    await ok.ready();
+    expect(seen).toEqual(['Bearer t0ken']);
+
+    const small = track(createPolicySource(server.url, { publicKey: k.publicKeyPath, maxBytes: 64 }));
+    await expect(small.ready()).rejects.toMatchObject({ code: 'http-status', message: /more than maxBytes 64/ });
+  });
+
+  it('the bundle handler answers 405 to writes and 503 when the directory holds no bundle', async () => {
+    const dir = tempDir();
+    const server = await startServer(createBundleHandler(dir));
+    expect((await fetch(server.url)).status).toBe(503);
+    expect((await fetch(server.url, { method: 'POST' })).status).toBe(405);
+  });
+
   it('refuses unsigned policies over plain http to a non-loopback host', () => {
     expect(() => createPolicySource('http://policies.example.com/p', { requireSignature: false })).toThrow(
       /plain http/,

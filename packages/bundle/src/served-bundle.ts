@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { canonicalJson } from '@hexgate/core';
 import { MANIFEST_FORMAT } from './manifest.ts';
 import { type BundleContents, sha256 } from './open-bundle.ts';
-import { type BundleProblem, problem } from './problems.ts';
+import { type BundleProblem, BundleVerificationError, problem } from './problems.ts';
 import { readBundleDir } from './read-bundle-dir.ts';
 
 export const SERVED_CONTENT_TYPE = 'application/vnd.hexgate.bundle+json';
@@ -30,7 +30,8 @@ export interface ServedBundle {
 /** Reads a bundle directory into its served document (no verification: clients verify). */
 export async function readServedBundle(dir: string): Promise<ServedBundle> {
   const c = await readBundleDir(dir);
-  if (!c.manifestBytes) throw new Error(`${dir} holds no manifest.json`);
+  if (!c.manifestBytes)
+    throw new BundleVerificationError(dir, [problem('manifest-missing', `${dir} holds no manifest.json`)]);
   const doc = {
     format: MANIFEST_FORMAT,
     manifest: c.manifestBytes.toString('base64'),
