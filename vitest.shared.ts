@@ -2,7 +2,8 @@ import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
 
 // Workspace packages export "@hexgate/source" -> src/*.ts, so tests and
 // typecheck run against sources without a build step.
-const conditions = ['@hexgate/source', 'import', 'module', 'node', 'default'];
+// No 'module' condition: it makes @opentelemetry/api load an ESM build Node cannot run.
+const conditions = ['@hexgate/source', 'import', 'node', 'default'];
 
 export function hexgateProject(name: string, extra: UserWorkspaceConfig['test'] = {}) {
   return defineProject({
