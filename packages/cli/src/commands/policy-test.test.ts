@@ -107,6 +107,14 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
     expect(r.stdout).toContain("reason: tool 'refund_order' is not allowed for role 'default' (default policy)");
   });
 
+  it('warns that the fallback denies everything when the policy has no default role', async () => {
+    const r = await test('lints/all-lints.yaml', '--tool', 'lookup', '--role', 'gest');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "warning: role 'gest' is not defined in the policy; it falls back to 'default', which this policy does not define (deny everything) (did you mean 'guest'?)\n",
+    );
+  });
+
   it('warns that a mixin is not a role a caller can hold', async () => {
     const r = await test(P, '--tool', 'search_kb', '--role', 'read_only');
     expect(r.stderr).toBe(

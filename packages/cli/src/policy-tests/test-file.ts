@@ -192,14 +192,11 @@ export async function readTestFile(absPath: string, display: string): Promise<Te
   try {
     text = await readFile(absPath, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const message =
-      code === 'ENOENT'
-        ? 'no such test file'
-        : code === 'EISDIR'
-          ? 'this is a directory, not a test file'
-          : `cannot read the test file: ${(e as Error).message}`;
-    return { ok: false, problems: [{ file: display, line: 1, column: 1, message }] };
+    // The runner checked the file exists and is not a directory; this is a race or a permission problem.
+    return {
+      ok: false,
+      problems: [{ file: display, line: 1, column: 1, message: `cannot read the test file: ${(e as Error).message}` }],
+    };
   }
   const read = readYamlSource(display, text);
   if (!read.ok) return read;
