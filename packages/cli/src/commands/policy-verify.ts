@@ -1,0 +1,23 @@
+/** `hexgate policy verify <dir> --pubkey <key>`: checks a bundle and says exactly what is wrong. */
+import { defineCommand } from '../command.ts';
+import { delegateToBundle } from './policy-bundle-args.ts';
+
+const help = `Usage: hexgate policy verify <dir> --pubkey <key> [--json]
+
+Checks a policy bundle: the signature over manifest.json (before parsing it),
+the manifest, every file's sha256, files not listed in the manifest, expiry,
+and that the policy itself loads. Prints every problem found.
+
+Options:
+  --pubkey <key>  the trusted Ed25519 public key (required)
+  --json          print { ok, problems, manifest, signed, signatureVerified, policyDigest }
+  -h, --help      show this help
+
+Exit codes: 0 valid, 1 invalid, 2 usage.
+`;
+
+export default defineCommand({
+  help,
+  options: { pubkey: { type: 'string' }, json: { type: 'boolean' } },
+  run: (input, ctx) => delegateToBundle('verify', input, ctx),
+});
