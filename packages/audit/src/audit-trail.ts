@@ -30,6 +30,9 @@ import type { AuditSink, ChainHead } from './sink.ts';
 
 export type FailureMode = 'failClosed' | 'drop';
 
+/** Tries per batch when other writers keep moving the chain head. */
+const MAX_CONFLICT_ATTEMPTS = 10;
+
 /** The reason a refused decision is denied with (mode `failClosed`). */
 export const AUDIT_UNAVAILABLE = 'audit unavailable';
 
@@ -303,9 +306,11 @@ class Trail implements AuditTrail, ExitParticipant {
         return;
       } catch (e) {
         const conflict = (e as Error)?.name === 'ChainConflictError';
-        // Another writer moved the head: re-read it and chain after it.
-        if (conflict) this.head = undefined;
-        if (!conflict || attempt >= 3) this.fail(e);
+        if (!conflict || attempt >= MAX_CONFLICT_ATTEMPTS) this.fail(e);
+        // Another writer moved the head: re-read it and chain after it, after
+        // a short random pause so two writers do not keep colliding in step.
+        this.head = undefined;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }
     }
   }
@@ -412,7 +417,7 @@ class Trail implements AuditTrail, ExitParticipant {
       try {
         appendSync(batch.records);
       } catch (e) {
-        if ((e as Error)?.name !== 'ChainConflictError' || attempt++ >= 3) throw e;
+        if ((e as Error)?.name !== 'ChainConflictError' || attempt++ >= MAX_CONFLICT_ATTEMPTS) throw e;
         this.head = undefined;
         continue;
       }

@@ -127,13 +127,13 @@ export class SqlAuditStore implements AuditStore {
     return more && last ? { records, nextCursor: encodeCursor(Number(last.id)) } : { records };
   }
 
-  blocked(query: BlockedQuery = {}): Promise<AuditPage> {
+  async blocked(query: BlockedQuery = {}): Promise<AuditPage> {
     const { last = '24h', now = new Date(), ...rest } = query;
     const since = new Date(now.getTime() - parseWindow(last));
     return this.list({ ...rest, since, kind: 'decision', effective: 'deny' });
   }
 
-  trail(userId: string, query: Omit<AuditQuery, 'userId'> = {}): Promise<AuditPage> {
+  async trail(userId: string, query: Omit<AuditQuery, "userId"> = {}): Promise<AuditPage> {
     return this.list({ order: 'asc', ...query, userId });
   }
 
@@ -235,11 +235,11 @@ export class SqlAuditStore implements AuditStore {
   }
 
   private async chainRows(): Promise<(ChainInfo & { known: boolean })[]> {
+    // Chains with records but no head row (lost bookkeeping) are listed too, so verify sees them.
     const rows = await this.db.all(
-      `SELECT c.chain AS chain, c.head_seq, c.head_hash, c.anchor_seq, c.anchor_hash FROM ${CHAINS_TABLE} c
-       UNION ALL
-       SELECT DISTINCT a.chain AS chain, NULL, NULL, NULL, NULL FROM ${TABLE} a
-       WHERE NOT EXISTS (SELECT 1 FROM ${CHAINS_TABLE} c2 WHERE c2.chain = a.chain)`,
+      `SELECT x.chain AS chain, c.head_seq, c.head_hash, c.anchor_seq, c.anchor_hash
+       FROM (SELECT chain FROM ${CHAINS_TABLE} UNION SELECT DISTINCT chain FROM ${TABLE}) x
+       LEFT JOIN ${CHAINS_TABLE} c ON c.chain = x.chain`,
     );
     return rows
       .map((r) => ({
