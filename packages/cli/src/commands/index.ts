@@ -25,5 +25,5 @@ export const commands: readonly CommandEntry[] = [
   command('policy explain', 'show how a tool call is evaluated, step by step', () => import('./policy-explain.ts')),
   command('policy build', 'write a (signed) policy bundle', () => import('./policy-build.ts')),
   command('policy keygen', 'create an Ed25519 key pair for signing bundles', () => import('./policy-keygen.ts')),
-  command('policy verify', 'check a policy bundle: signature, hashes, expiry, policy', () => import('./policy-verify.ts')),
+  command('policy verify', 'check a bundle: signature, hashes, expiry, policy', () => import('./policy-verify.ts')),
 ];
