@@ -20,6 +20,7 @@ import {
   type StreamRunOptions,
   type ToolErrorFormatter,
 } from '@openai/agents';
+import { agentToolSource } from './agent-tool-source.ts';
 import { ApprovalBook, settleAnswers } from './approvals.ts';
 import { createGate, type Gate, type HexgateOptions } from './options.ts';
 import { gateOf, wrapWithGate } from './wrap-agent.ts';
@@ -94,8 +95,9 @@ export class HexgateRunner {
     options: HexgateRunOptions<Record<string, any>> = {},
   ): Promise<unknown> {
     const { user, ...sdkOptions } = options;
-    const gated = this.gated(agent);
     const start = async () => {
+      await agentToolSource.ready();
+      const gated = this.gated(agent);
       // Every run, streamed or not, fresh or resumed, passes through here:
       // this is the place for run-level hooks (tracing spans, audit context).
       const resumed = input instanceof RunState;

@@ -71,7 +71,8 @@ function gateTool(tool: Tool<any>, owner: AnyAgent, gate: Gate, wrap: (a: AnyAge
     if (agentToolSource.looksLikeOne(tool))
       throw new TypeError(
         `hexgate: cannot find the agent behind agent tool '${tool.name}', so its tools could not be gated. ` +
-          'Build it from a gated agent instead: wrapOpenAIAgent(inner, options).asTool({...}).',
+          'Use HexgateRunner (it waits for the SDK registry under loaders such as tsx), or build the tool ' +
+          'from a gated agent: wrapOpenAIAgent(inner, options).asTool({...}).',
       );
     return gateFunctionTool(tool, owner.name, gate);
   }

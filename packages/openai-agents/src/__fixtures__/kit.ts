@@ -18,6 +18,10 @@ roles:
           - args.amount <= 100
   support:
     inherits: [default]
+  trainee:
+    inherits: [default]
+    tools:
+      ask_billing: { mode: allow }
   billing:
     inherits: [default]
     tools:
