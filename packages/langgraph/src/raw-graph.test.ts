@@ -1,7 +1,7 @@
 import { createEnforcer, runWithUser } from '@hexgate/core';
 import { testPolicy } from '@hexgate/core/testing';
 import type { StructuredToolInterface } from '@langchain/core/tools';
-import { tool } from '@langchain/core/tools';
+import { DynamicStructuredTool, tool } from '@langchain/core/tools';
 import { Command, END, interrupt, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +53,27 @@ describe('guardTools (gated copies for graphs you build yourself)', () => {
     expect(executions.map((e) => e.args)).toEqual([{ city: 'Berlin' }]);
     // Copying does not mark the originals: they can still be gated themselves.
     expect(() => guardTools(tools, { enforcer: enforcer() })).not.toThrow();
+  });
+
+  it('runs the original tool with exactly the snapshot the decision was made on', async () => {
+    let received: unknown;
+    // A JSON-schema tool hands its input through unparsed, so identity is observable.
+    const echo = new DynamicStructuredTool({
+      name: 'get_weather',
+      description: 'echo',
+      schema: { type: 'object' as const, properties: { city: { type: 'string' as const } }, required: ['city'] },
+      func: async (input) => {
+        received = input;
+        return 'ok';
+      },
+    });
+    const recorder = enforcer();
+    const [gated] = guardTools([echo], { enforcer: recorder });
+    const args = { city: 'Paris' };
+    expect(await runWithUser(alice, () => gated!.invoke(args))).toBe('ok');
+    expect(received).toBe(recorder.decisions[0]?.args);
+    expect(received).not.toBe(args);
+    expect(Object.isFrozen(received)).toBe(true);
   });
 
   it('a raw ToolNode replays siblings on resume, but a gated side effect still runs exactly once', async () => {

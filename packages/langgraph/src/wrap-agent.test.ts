@@ -300,6 +300,16 @@ describe('the original tool objects (gated in place)', () => {
     expect((error as Error).message).toMatch(/already gated/);
   });
 
+  it('a tool listed twice is gated once (one decision per call)', async () => {
+    const { tools, getWeather } = makeTools();
+    const recorder = enforcer();
+    wrapLangGraphAgent(buildAgent('createAgent', scriptedModel([]), tools), [...tools, getWeather], {
+      enforcer: recorder,
+    });
+    await runWithUser(alice, () => getWeather.invoke({ city: 'Oslo' }));
+    expect(recorder.decisions).toHaveLength(1);
+  });
+
   it('rejects a missing enforcer', () => {
     const { tools } = makeTools();
     const graph = buildAgent('createAgent', scriptedModel([]), tools);

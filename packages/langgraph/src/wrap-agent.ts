@@ -57,11 +57,12 @@ export function wrapLangGraphAgent<G extends GraphLike>(
     throw new InvalidOptionsError('wrapLangGraphAgent: the first argument must be a compiled graph or agent');
   }
   if (!Array.isArray(tools)) throw new InvalidOptionsError('wrapLangGraphAgent: pass the tools the graph uses');
-  // Validate everything before mutating anything.
-  tools.forEach(assertGateable);
-  assertGraphToolsCovered(graph, tools);
+  // Validate everything before mutating anything; gate each instance once.
+  const unique = [...new Set(tools)];
+  unique.forEach(assertGateable);
+  assertGraphToolsCovered(graph, unique);
   const gate = createPolicyGate(options);
-  for (const tool of tools) installGate(tool, tool as never, gate);
+  for (const tool of unique) installGate(tool, tool as never, gate);
 
   const graphName = (graph as { name?: unknown }).name;
   const defaultAgentName =
