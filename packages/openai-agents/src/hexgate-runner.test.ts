@@ -262,7 +262,7 @@ describe('HexgateRunner: streamed runs behave the same', () => {
       // consume
     }
     await stream.completed;
-    expect(stream.interruptions.map((i) => i.rawItem.callId)).toEqual(['r-ask']);
+    expect(stream.interruptions.map((i) => (i.rawItem as { callId?: string }).callId)).toEqual(['r-ask']);
     expect(executions.map((e) => e.tool)).toEqual(['get_order']);
 
     stream.state.approve(stream.interruptions[0]!);
