@@ -167,7 +167,7 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
         tools,
         defaultEntry,
         consts: r.consts,
-        location: { file: src.yaml.file, ...src.yaml.locate(src.path) },
+        location: { file: src.yaml.file, ...src.yaml.locateKey(src.path) },
       }),
     );
   }

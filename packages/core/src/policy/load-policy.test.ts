@@ -150,6 +150,11 @@ describe('strict loading: every problem is an error with file, line, column and 
       message: "duplicate key 'x'",
     });
     expect(issuesOf(() => parsePolicy('tools: [\n'))[0]?.message).toMatch(/^YAML syntax error/);
+    expect(issuesOf(() => parsePolicy('tools:\n  x: { mode: allow\n  y: 1\n'))[0]).toMatchObject({
+      line: 3,
+      column: 3,
+      message: expect.stringMatching(/^YAML syntax error/),
+    });
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 0; i < 8; i++)
       bomb.push(

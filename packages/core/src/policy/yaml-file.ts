@@ -19,6 +19,8 @@ export interface YamlFile {
   readonly value: unknown;
   /** Position of the value at `path`, or of the key `key` inside the map at `path`. */
   locate(path: readonly (string | number)[], key?: string): Position;
+  /** Position of the key that names the value at `path` (e.g. a role's name), or of the value itself. */
+  locateKey(path: readonly (string | number)[]): Position;
   /** Position of a character `offset` inside the string scalar at `path`. */
   locateInString(path: readonly (string | number)[], offset: number): Position;
 }
@@ -34,7 +36,8 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
   });
   const before = issues.length;
   for (const e of doc.errors) {
-    const pos = e.linePos?.[0];
+    // With prettyErrors off, yaml leaves linePos unset: compute it from the offset.
+    const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
     const message = e.message.split('\n')[0] ?? e.message;
     issues.push({
       file,
@@ -101,6 +104,17 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
   return {
     file,
     value,
+    locateKey(path) {
+      if (path.length === 0) return at(0);
+      const parent = nodeAt(path.slice(0, -1));
+      const key = path[path.length - 1];
+      if (parent && isMap(parent)) {
+        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+        const keyNode = pair?.key as Node | undefined;
+        if (keyNode?.range) return at(keyNode.range[0]);
+      }
+      return this.locate(path);
+    },
     locate(path, key) {
       const node = nearest(path);
       if (key !== undefined && node && isMap(node)) {
