@@ -52,7 +52,16 @@ export {
   PolicyLoadError,
 } from './errors.ts';
 export type { ConstraintTrace, Explanation, OperandTrace, RoleTrace, TriState } from './explain.ts';
-export { buildPolicy, loadPolicy, loadPolicySync, type PolicyFileText, parsePolicy } from './policy/load-policy.ts';
+export {
+  buildPolicy,
+  buildPolicyFromFiles,
+  loadPolicy,
+  loadPolicySync,
+  type PolicyFiles,
+  type PolicyFileText,
+  parsePolicy,
+  readPolicyFiles,
+} from './policy/load-policy.ts';
 export type { Policy, SourceLocation } from './policy/policy.ts';
 export { isSecretKey, REDACTED, type RedactOptions, redact } from './redact.ts';
 export { getUser, runWithUser, tryGetUser, type User } from './user-scope.ts';

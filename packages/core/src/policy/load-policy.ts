@@ -33,34 +33,59 @@ export function parsePolicy(text: string, options: { filename?: string } = {}): 
   return buildPolicy([{ file: options.filename ?? '<policy>', text }], 'file');
 }
 
+/** The raw files of a policy: one file, or the `*.yaml` roles of a directory, sorted by name. */
+export interface PolicyFiles {
+  readonly kind: 'file' | 'directory';
+  readonly files: readonly { readonly name: string; readonly path: string; readonly bytes: Buffer }[];
+}
+
+/**
+ * Reads the bytes of a policy file or directory with the loader's file rules
+ * (a directory holds `*.yaml` roles, dot files are skipped, a `.yml` file is an
+ * error). For tools that must hash or compare exactly what gets parsed.
+ */
+export async function readPolicyFiles(path: string): Promise<PolicyFiles> {
+  const info = await statOrIssue(path, () => stat(path));
+  if (!info.isDirectory())
+    return { kind: 'file', files: [{ name: basename(path), path, bytes: await readFile(path) }] };
+  const names = policyFileNames(path, (await readdir(path)).sort());
+  const files = await Promise.all(
+    names.map(async (name) => ({ name, path: join(path, name), bytes: await readFile(join(path, name)) })),
+  );
+  return { kind: 'directory', files };
+}
+
+function readPolicyFilesSync(path: string): PolicyFiles {
+  const info = statOrIssueSync(path);
+  if (!info.isDirectory()) return { kind: 'file', files: [{ name: basename(path), path, bytes: readFileSync(path) }] };
+  const names = policyFileNames(path, readdirSync(path).sort());
+  return {
+    kind: 'directory',
+    files: names.map((name) => ({ name, path: join(path, name), bytes: readFileSync(join(path, name)) })),
+  };
+}
+
+/** Builds a policy from `readPolicyFiles` output. Throws `PolicyLoadError` (also for bytes that are not UTF-8). */
+export function buildPolicyFromFiles(read: PolicyFiles, dir?: string): Policy {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const texts = read.files.map((f) => {
+    try {
+      return { file: f.path, text: decoder.decode(f.bytes) };
+    } catch {
+      throw new PolicyLoadError([{ file: f.path, line: 1, column: 1, message: 'the policy file is not valid UTF-8' }]);
+    }
+  });
+  return buildPolicy(texts, read.kind, dir);
+}
+
 /** Loads a policy file or directory. Throws `PolicyLoadError` listing every problem. */
 export async function loadPolicy(path: string): Promise<Policy> {
-  const info = await statOrIssue(path, () => stat(path));
-  if (info.isDirectory()) {
-    const names = (await readdir(path)).sort();
-    const files = await Promise.all(
-      policyFileNames(path, names).map(async (name) => ({
-        file: join(path, name),
-        text: await readFile(join(path, name), 'utf8'),
-      })),
-    );
-    return buildPolicy(files, 'directory', path);
-  }
-  return buildPolicy([{ file: path, text: await readFile(path, 'utf8') }], 'file');
+  return buildPolicyFromFiles(await readPolicyFiles(path), path);
 }
 
 /** Synchronous `loadPolicy`, for start-up code and CLIs. */
 export function loadPolicySync(path: string): Policy {
-  const info = statOrIssueSync(path);
-  if (info.isDirectory()) {
-    const names = readdirSync(path).sort();
-    const files = policyFileNames(path, names).map((name) => ({
-      file: join(path, name),
-      text: readFileSync(join(path, name), 'utf8'),
-    }));
-    return buildPolicy(files, 'directory', path);
-  }
-  return buildPolicy([{ file: path, text: readFileSync(path, 'utf8') }], 'file');
+  return buildPolicyFromFiles(readPolicyFilesSync(path), path);
 }
 
 /**
