@@ -84,7 +84,7 @@ describe('recording decisions and approvals', () => {
     });
     expect(first?.evaluationMs).toBeGreaterThan(0);
     expect(second).toMatchObject({ outcome: 'deny', violations: ['args.amount <= 500'] });
-    expect((second?.args as { note: string }).note).toContain('[truncated, 3000 chars]');
+    expect((second?.args as { note: string } | undefined)?.note).toContain('[truncated, 3000 chars]');
     expect(second?.prevHash).toBe(first?.hash);
     expect(JSON.stringify(sink.records)).not.toMatch(/tok_123|sk-live|"pw"/);
     expect(verifyMemory(sink).ok).toBe(true);

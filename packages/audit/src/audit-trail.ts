@@ -17,14 +17,7 @@
  */
 import type { ApprovalEvent, DecisionEvent, DecisionRecorder } from '@hexgate/core';
 import { type ExitParticipant, unwatchExit, watchExit } from './exit-hooks.ts';
-import {
-  type AuditRecord,
-  approvalBody,
-  decisionBody,
-  lossBody,
-  type RecordBody,
-  sealRecord,
-} from './record.ts';
+import { type AuditRecord, approvalBody, decisionBody, lossBody, type RecordBody, sealRecord } from './record.ts';
 import type { RedactOptions } from './redact.ts';
 import type { AuditSink, ChainHead } from './sink.ts';
 
@@ -349,11 +342,11 @@ class Trail implements AuditTrail, ExitParticipant {
 
   private body(entry: Entry): RecordBody {
     try {
-      return isApproval(entry) ? approvalBody(entry, this.redactOptions) : decisionBody(entry, this.redactOptions);
+      return isApproval(entry) ? approvalBody(entry) : decisionBody(entry, this.redactOptions);
     } catch (e) {
       // Never let one odd event block the queue: record what is safe to record.
       const fallback = isApproval(entry)
-        ? approvalBody({ ...entry, reason: undefined }, this.redactOptions)
+        ? approvalBody({ ...entry, reason: undefined })
         : decisionBody({ ...entry, args: undefined, user: undefined }, this.redactOptions);
       return { ...fallback, reason: `${fallback.reason ?? ''} [audit: record incomplete: ${(e as Error)?.message}]` };
     }
@@ -406,7 +399,10 @@ class Trail implements AuditTrail, ExitParticipant {
 
   flushSync(): boolean {
     const appendSync = this.sink.appendSync?.bind(this.sink);
-    if (!appendSync || this.writer) return false;
+    // A writer on a synchronous sink is never in the middle of an append
+    // between ticks (build, appendSync and commit run in one go), so it is
+    // safe to write from here even while it waits for its next turn.
+    if (!appendSync) return false;
     for (let attempt = 1; this.pending() > 0; ) {
       if (!this.head) {
         const h = this.sink.head(this.chain);

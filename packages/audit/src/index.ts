@@ -48,9 +48,9 @@ export type {
   ToolStats,
   Window,
 } from './store.ts';
-export {
-  type ChainReport,
-  type ProblemKind,
-  type VerifyProblem,
-  type VerifyReport,
+export type {
+  ChainReport,
+  ProblemKind,
+  VerifyProblem,
+  VerifyReport,
 } from './verify.ts';

@@ -25,12 +25,15 @@ export function parseAuditUrl(url: string): ParsedAuditUrl {
     let path = m[2] as string;
     // sqlite:///abs/path and sqlite://./rel/path are accepted too.
     if (path.startsWith('//')) path = path.slice(2);
-    if (path === '') throw new RangeError(`no file in '${url}' (e.g. ${m[1]}:./audit.${m[1] === 'jsonl' ? 'jsonl' : 'db'})`);
+    if (path === '')
+      throw new RangeError(`no file in '${url}' (e.g. ${m[1]}:./audit.${m[1] === 'jsonl' ? 'jsonl' : 'db'})`);
     return { kind: (m[1] as string).toLowerCase() as AuditDbKind, target: path };
   }
   if (/\.(db|sqlite3?)$/i.test(u)) return { kind: 'sqlite', target: u };
   if (/\.jsonl$/i.test(u)) return { kind: 'jsonl', target: u };
-  throw new RangeError(`unrecognized audit database '${url}': use sqlite:./audit.db, postgres://... or jsonl:./audit.jsonl`);
+  throw new RangeError(
+    `unrecognized audit database '${url}': use sqlite:./audit.db, postgres://... or jsonl:./audit.jsonl`,
+  );
 }
 
 export interface OpenAuditStoreOptions {

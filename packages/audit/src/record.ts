@@ -200,7 +200,7 @@ export function decisionBody(event: DecisionEvent, options?: RedactOptions): Rec
   };
 }
 
-export function approvalBody(event: ApprovalEvent, options?: RedactOptions): RecordBody {
+export function approvalBody(event: ApprovalEvent): RecordBody {
   const d = event.decision;
   return {
     kind: 'approval',

@@ -152,6 +152,7 @@ export function toIsoTime(value: Date | string, now: Date = new Date()): string 
   }
   if (/^\s*\d+(?:\.\d+)?\s*[mhdw]\s*$/i.test(value)) return new Date(now.getTime() - parseWindow(value)).toISOString();
   const t = new Date(value);
-  if (Number.isNaN(t.getTime())) throw new RangeError(`invalid date '${value}' (use ISO-8601 like 2025-01-31 or a window like 7d)`);
+  if (Number.isNaN(t.getTime()))
+    throw new RangeError(`invalid date '${value}' (use ISO-8601 like 2025-01-31 or a window like 7d)`);
   return t.toISOString();
 }

@@ -73,7 +73,9 @@ function run(bin: string, args: string[], runAs: string | undefined): void {
     execFileSync(cmd as string, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() });
   } catch (e) {
     const err = e as { stderr?: Buffer; stdout?: Buffer; message: string };
-    throw new Error(`${[bin, ...args].join(' ')} failed: ${err.stderr?.toString() || err.stdout?.toString() || err.message}`);
+    throw new Error(
+      `${[bin, ...args].join(' ')} failed: ${err.stderr?.toString() || err.stdout?.toString() || err.message}`,
+    );
   }
 }
 
@@ -81,7 +83,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   const binDir = findBinDir();
   const root = process.getuid?.() === 0;
   const runAs = root ? (['postgres', 'nobody'].find((u) => userIds(u)) ?? undefined) : undefined;
-  if (root && !runAs) throw new Error('running as root and neither a `postgres` nor a `nobody` user exists to run PostgreSQL');
+  if (root && !runAs)
+    throw new Error('running as root and neither a `postgres` nor a `nobody` user exists to run PostgreSQL');
   const dir = mkdtempSync(join(tmpdir(), 'hexgate-audit-pg-'));
   if (runAs) {
     const ids = userIds(runAs) as { uid: number; gid: number };
@@ -91,7 +94,11 @@ export async function startPostgres(): Promise<PostgresServer> {
   const data = join(dir, 'data');
   const port = await freePort();
   try {
-    run(join(binDir, 'initdb'), ['-D', data, '-U', 'hexgate', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], runAs);
+    run(
+      join(binDir, 'initdb'),
+      ['-D', data, '-U', 'hexgate', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'],
+      runAs,
+    );
     run(
       join(binDir, 'pg_ctl'),
       [

@@ -5,7 +5,14 @@
 import { createEnforcer, runWithUser } from '@hexgate/core';
 import { testPolicy } from '@hexgate/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AuditRecord, type AuditSink, type AuditStore, type AuditTrail, createAuditTrail, hashRecord } from '../index.ts';
+import {
+  type AuditRecord,
+  type AuditSink,
+  type AuditStore,
+  type AuditTrail,
+  createAuditTrail,
+  hashRecord,
+} from '../index.ts';
 import { canonicalRecordJson } from '../record.ts';
 import { ago, approvalEvent, type DecisionInput, decisionEvent } from './events.ts';
 
@@ -61,14 +68,87 @@ export function describeStore(name: string, open: () => Promise<TestStore>): voi
 
   const now = new Date();
   const dataset = (): (DecisionInput | AuditRecordApproval)[] => [
-    { tool: 'search', userId: 'alice', roles: ['support'], decidingRole: 'support', timestamp: ago(now, 0, 1), evaluationMs: 0.01, policyDigest: 'd1' },
-    { tool: 'refund', userId: 'alice', roles: ['billing'], decidingRole: 'billing', outcome: 'deny', effective: 'deny', reason: 'amount too high', violations: ['args.amount <= 500'], timestamp: ago(now, 0, 1), evaluationMs: 0.02, policyDigest: 'd1' },
-    { tool: 'refund', userId: 'bob', roles: ['billing'], decidingRole: 'billing', outcome: 'deny', effective: 'deny', reason: 'amount too high', timestamp: ago(now, 3), evaluationMs: 0.03, policyDigest: 'd1' },
-    { tool: 'refund', userId: 'bob', roles: ['billing'], decidingRole: 'billing', outcome: 'deny', effective: 'deny', reason: 'currency', timestamp: ago(now, 10), evaluationMs: 0.04, policyDigest: 'd2' },
-    { id: 'wire', tool: 'wire', userId: 'carol', roles: ['admin', 'billing'], decidingRole: 'admin', outcome: 'approval_required', effective: 'approval_required', timestamp: ago(now, 10), evaluationMs: 0.05, policyDigest: 'd2' },
-    { tool: 'search', userId: 'dave', roles: [], decidingRole: 'default', outcome: 'deny', effective: 'allow', mode: 'shadow', timestamp: ago(now, 40), evaluationMs: 0.06, policyDigest: 'd2' },
+    {
+      tool: 'search',
+      userId: 'alice',
+      roles: ['support'],
+      decidingRole: 'support',
+      timestamp: ago(now, 0, 1),
+      evaluationMs: 0.01,
+      policyDigest: 'd1',
+    },
+    {
+      tool: 'refund',
+      userId: 'alice',
+      roles: ['billing'],
+      decidingRole: 'billing',
+      outcome: 'deny',
+      effective: 'deny',
+      reason: 'amount too high',
+      violations: ['args.amount <= 500'],
+      timestamp: ago(now, 0, 1),
+      evaluationMs: 0.02,
+      policyDigest: 'd1',
+    },
+    {
+      tool: 'refund',
+      userId: 'bob',
+      roles: ['billing'],
+      decidingRole: 'billing',
+      outcome: 'deny',
+      effective: 'deny',
+      reason: 'amount too high',
+      timestamp: ago(now, 3),
+      evaluationMs: 0.03,
+      policyDigest: 'd1',
+    },
+    {
+      tool: 'refund',
+      userId: 'bob',
+      roles: ['billing'],
+      decidingRole: 'billing',
+      outcome: 'deny',
+      effective: 'deny',
+      reason: 'currency',
+      timestamp: ago(now, 10),
+      evaluationMs: 0.04,
+      policyDigest: 'd2',
+    },
+    {
+      id: 'wire',
+      tool: 'wire',
+      userId: 'carol',
+      roles: ['admin', 'billing'],
+      decidingRole: 'admin',
+      outcome: 'approval_required',
+      effective: 'approval_required',
+      timestamp: ago(now, 10),
+      evaluationMs: 0.05,
+      policyDigest: 'd2',
+    },
+    {
+      tool: 'search',
+      userId: 'dave',
+      roles: [],
+      decidingRole: 'default',
+      outcome: 'deny',
+      effective: 'allow',
+      mode: 'shadow',
+      timestamp: ago(now, 40),
+      evaluationMs: 0.06,
+      policyDigest: 'd2',
+    },
     { approvalOf: 'wire', status: 'approved', approver: 'erin', timestamp: ago(now, 10) },
-    { tool: 'refund', userId: 'carol', roles: ['billing'], decidingRole: 'billing', timestamp: ago(now, 3), evaluationMs: 1.5, policyDigest: 'd1', reason: '=HYPERLINK("http://x")' },
+    {
+      tool: 'refund',
+      userId: 'carol',
+      roles: ['billing'],
+      decidingRole: 'billing',
+      timestamp: ago(now, 3),
+      evaluationMs: 1.5,
+      policyDigest: 'd1',
+      reason: '=HYPERLINK("http://x")',
+    },
   ];
 
   /** Oldest first, as a real trail is written. */
@@ -138,7 +218,7 @@ export function describeStore(name: string, open: () => Promise<TestStore>): voi
       const [r] = (await store.list()).records;
       expect(r?.tool).toBe('we\uFFFDird\uFFFD"tool\\');
       expect(r?.roles).toEqual(['a\uFFFDb', "o'brien"]);
-      expect((r?.args as { nul: string }).nul).toBe('a\u0000b');
+      expect((r?.args as { nul: string } | undefined)?.nul).toBe('a\u0000b');
       expect(r?.timestamp).toBe('2025-03-04T05:06:07.089Z');
       expect(hashRecord(r as AuditRecord)).toBe(r?.hash);
       expect((await store.verify()).ok).toBe(true);
@@ -256,7 +336,16 @@ export function describeStore(name: string, open: () => Promise<TestStore>): voi
         p99Ms: 1.5,
         approvals: { requested: 0, approved: 0, rejected: 0, expired: 0 },
       });
-      expect(stats[1]).toMatchObject({ tool: 'search', total: 2, allow: 1, deny: 1, blocked: 0, blockRate: 0, p50Ms: 0.01, p99Ms: 0.06 });
+      expect(stats[1]).toMatchObject({
+        tool: 'search',
+        total: 2,
+        allow: 1,
+        deny: 1,
+        blocked: 0,
+        blockRate: 0,
+        p50Ms: 0.01,
+        p99Ms: 0.06,
+      });
       expect(stats[2]).toMatchObject({ tool: 'wire', total: 1, approvalRequired: 1, approvals: { approved: 1 } });
       const recent = await store.stats({ since: ago(now, 5) });
       expect(recent.find((s) => s.tool === 'refund')).toMatchObject({ total: 3, deny: 2, p50Ms: 0.03, p99Ms: 1.5 });
@@ -277,23 +366,28 @@ export function describeStore(name: string, open: () => Promise<TestStore>): voi
     it('exports to JSON (verifiable) and CSV (formula-safe)', async () => {
       const { store } = await fresh();
       await write(store, dataset());
-      let json = '';
-      expect(await store.export({}, 'json', (c) => void (json += c))).toBe(8);
-      const records = JSON.parse(json) as AuditRecord[];
+      const collect = () => {
+        const chunks: string[] = [];
+        return { write: (c: string) => void chunks.push(c), text: () => chunks.join('') };
+      };
+      const json = collect();
+      expect(await store.export({}, 'json', json.write)).toBe(8);
+      const records = JSON.parse(json.text()) as AuditRecord[];
       expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       for (const r of records) expect(canonicalRecordJson(r) && hashRecord(r)).toBe(r.hash);
 
-      let csv = '';
-      expect(await store.export({ tool: 'refund' }, 'csv', (c) => void (csv += c))).toBe(4);
+      const csvOut = collect();
+      expect(await store.export({ tool: 'refund' }, 'csv', csvOut.write)).toBe(4);
+      const csv = csvOut.text();
       const lines = csv.trimEnd().split('\r\n');
       expect(lines).toHaveLength(5);
       expect(lines[0]?.startsWith('chain,seq,kind,timestamp,decisionId')).toBe(true);
       expect(csv).toContain(`"'=HYPERLINK(""http://x"")"`);
       expect(csv).not.toMatch(/,=HYPERLINK/);
 
-      let empty = '';
-      await store.export({ tool: 'none' }, 'json', (c) => void (empty += c));
-      expect(JSON.parse(empty)).toEqual([]);
+      const empty = collect();
+      await store.export({ tool: 'none' }, 'json', empty.write);
+      expect(JSON.parse(empty.text())).toEqual([]);
     });
   });
 
@@ -316,7 +410,10 @@ export function describeStore(name: string, open: () => Promise<TestStore>): voi
       await write(store, [{ tool: 'later' }]);
       expect(await store.cleanup({ olderThanDays: 7, dryRun: false, now })).toMatchObject({ deleted: 1 });
       expect(await store.verify()).toMatchObject({ ok: true, records: 3, chains: [{ anchorSeq: 3, lastSeq: 6 }] });
-      expect(await store.cleanup({ olderThanDays: 1000, dryRun: false, now })).toMatchObject({ deleted: 0, chains: [] });
+      expect(await store.cleanup({ olderThanDays: 1000, dryRun: false, now })).toMatchObject({
+        deleted: 0,
+        chains: [],
+      });
       await expect(store.cleanup({ olderThanDays: 0 })).rejects.toThrow(/olderThanDays/);
     });
 

@@ -201,7 +201,13 @@ function printVerify(report: VerifyReport, format: string, io: CommandIO): void 
   }
 }
 
-async function runCommand(cmd: string, v: Values, positionals: string[], store: AuditStore, io: CommandIO): Promise<number> {
+async function runCommand(
+  cmd: string,
+  v: Values,
+  positionals: string[],
+  store: AuditStore,
+  io: CommandIO,
+): Promise<number> {
   const format = v.format ?? 'table';
   const q = queryFrom(v);
   switch (cmd) {
@@ -229,8 +235,21 @@ async function runCommand(cmd: string, v: Values, positionals: string[], store: 
         io.stdout.write('tool,total,allow,deny,approvalRequired,blocked,blockRate,p50Ms,p99Ms,topDenyReason\r\n');
         for (const s of stats) {
           const top = s.topDenyReasons[0]?.reason ?? '';
-          const cells = [s.tool, s.total, s.allow, s.deny, s.approvalRequired, s.blocked, s.blockRate, s.p50Ms ?? '', s.p99Ms ?? '', top];
-          io.stdout.write(`${cells.map((c) => (typeof c === 'string' && /[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : String(c))).join(',')}\r\n`);
+          const cells = [
+            s.tool,
+            s.total,
+            s.allow,
+            s.deny,
+            s.approvalRequired,
+            s.blocked,
+            s.blockRate,
+            s.p50Ms ?? '',
+            s.p99Ms ?? '',
+            top,
+          ];
+          io.stdout.write(
+            `${cells.map((c) => (typeof c === 'string' && /[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : String(c))).join(',')}\r\n`,
+          );
         }
       } else if (stats.length === 0) io.stdout.write('no matching decisions\n');
       else io.stdout.write(formatTable(stats, STATS_COLUMNS));
@@ -319,7 +338,9 @@ export async function runAuditCommand(argv: readonly string[], io: CommandIO = p
   }
   const db = values.db ?? (io.env ?? process.env).HEXGATE_AUDIT_DB;
   if (!db) {
-    io.stderr.write('hexgate audit: no database: pass --db sqlite:./audit.db (or postgres://...) or set HEXGATE_AUDIT_DB\n');
+    io.stderr.write(
+      'hexgate audit: no database: pass --db sqlite:./audit.db (or postgres://...) or set HEXGATE_AUDIT_DB\n',
+    );
     return 2;
   }
   let store: AuditStore | undefined;

@@ -5,8 +5,16 @@
  * final newline) was never acknowledged, and is cut off when the file is
  * opened again. Queries load the file into an in-memory SQLite store.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
-import { createReadStream } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { createInterface } from 'node:readline';
 import { type AuditRecord, GENESIS_HASH } from '../record.ts';
 import { type AuditSink, assertContinues, type ChainHead } from '../sink.ts';

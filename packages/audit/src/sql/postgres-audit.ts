@@ -180,6 +180,8 @@ export class PostgresAudit extends SqlAuditStore implements AuditSink {
       new pg.Pool({
         connectionString: options?.connectionString,
         max: Math.max(1, Math.floor(options?.poolSize ?? 4)),
+        // Idle connections must not keep a finished process alive.
+        allowExitOnIdle: true,
       });
     // Idle clients that lose their server emit 'error'; without a listener that crashes the process.
     if (!options?.pool) pool.on('error', () => {});

@@ -133,7 +133,7 @@ export class SqlAuditStore implements AuditStore {
     return this.list({ ...rest, since, kind: 'decision', effective: 'deny' });
   }
 
-  async trail(userId: string, query: Omit<AuditQuery, "userId"> = {}): Promise<AuditPage> {
+  async trail(userId: string, query: Omit<AuditQuery, 'userId'> = {}): Promise<AuditPage> {
     return this.list({ order: 'asc', ...query, userId });
   }
 
@@ -197,7 +197,8 @@ export class SqlAuditStore implements AuditStore {
     }
     for (const r of reasons) {
       const s = out.get(String(r.tool));
-      if (s) (s.topDenyReasons as { reason: string; count: number }[]).push({ reason: String(r.reason), count: n(r.cnt) });
+      if (s)
+        (s.topDenyReasons as { reason: string; count: number }[]).push({ reason: String(r.reason), count: n(r.cnt) });
     }
     for (const r of approvals) {
       const s = out.get(String(r.tool));
@@ -309,7 +310,13 @@ export class SqlAuditStore implements AuditStore {
         );
         if (!stat || n(stat.cnt) === 0) return undefined;
         const iso = (v: unknown) => (v == null ? null : v instanceof Date ? v.toISOString() : String(v));
-        return { chain: info.chain, count: n(stat.cnt), throughSeq: through, oldest: iso(stat.oldest), newest: iso(stat.newest) };
+        return {
+          chain: info.chain,
+          count: n(stat.cnt),
+          throughSeq: through,
+          oldest: iso(stat.oldest),
+          newest: iso(stat.newest),
+        };
       };
       if (dryRun) {
         const p = await plan(this.db);
@@ -319,7 +326,10 @@ export class SqlAuditStore implements AuditStore {
       const done = await this.db.writeTransaction(info.chain, async (tx) => {
         const p = await plan(tx);
         if (!p) return undefined;
-        const [last] = await tx.all(`SELECT hash FROM ${TABLE} WHERE chain = ? AND seq = ?`, [info.chain, p.throughSeq]);
+        const [last] = await tx.all(`SELECT hash FROM ${TABLE} WHERE chain = ? AND seq = ?`, [
+          info.chain,
+          p.throughSeq,
+        ]);
         if (!last) {
           throw new Error(
             `cleanup: chain '${info.chain}' has no record ${p.throughSeq} to anchor on; run verify, nothing was deleted`,

@@ -37,7 +37,8 @@ describe('sqlite specifics', () => {
     trail.recordDecision(decisionEvent());
     await trail.flush();
     const [r] = (await store.list()).records;
-    expect(() => store.appendSync([{ ...(r as never), seq: 5 }])).toThrow(/moved/);
+    if (!r) throw new Error('no record');
+    expect(() => store.appendSync([{ ...r, seq: 5 }])).toThrow(/moved/);
     expect((await store.list()).records).toHaveLength(1);
     await trail.close();
     await store.close();

@@ -71,7 +71,9 @@ function openDatabase(path: string): DatabaseSync {
   // Loaded on first use, so PostgreSQL-only users never touch node:sqlite.
   const sqlite = process.getBuiltinModule?.('node:sqlite') as typeof import('node:sqlite') | undefined;
   if (!sqlite?.DatabaseSync) {
-    throw new Error('@hexgate/audit: node:sqlite is not available; SQLite needs Node >= 22.13 (or --experimental-sqlite)');
+    throw new Error(
+      '@hexgate/audit: node:sqlite is not available; SQLite needs Node >= 22.13 (or --experimental-sqlite)',
+    );
   }
   return new sqlite.DatabaseSync(path);
 }
@@ -173,7 +175,10 @@ export class SqliteAudit extends SqlAuditStore implements AuditSink {
     try {
       const row = this.getHead.get(first.chain) as Row | undefined;
       if (!row) this.newChain.run(first.chain, GENESIS_HASH, GENESIS_HASH);
-      assertContinues(row ? { seq: Number(row.head_seq), hash: String(row.head_hash) } : { seq: 0, hash: GENESIS_HASH }, records);
+      assertContinues(
+        row ? { seq: Number(row.head_seq), hash: String(row.head_hash) } : { seq: 0, hash: GENESIS_HASH },
+        records,
+      );
       const insert = this.insert;
       for (const r of records) insert.run(...recordToRow(r));
       this.setHead.run(last.seq, last.hash, last.chain);
