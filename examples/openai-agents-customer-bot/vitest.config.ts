@@ -1,0 +1,3 @@
+import { hexgateProject } from '../../vitest.shared.ts';
+
+export default hexgateProject('openai-agents-customer-bot');
