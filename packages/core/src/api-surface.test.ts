@@ -33,6 +33,7 @@ describe('public API surface', () => {
       'readPolicyFiles',
       'redact',
       'runWithUser',
+      'runWithoutUser',
       'sha256Hex',
       'tryGetUser',
     ]);

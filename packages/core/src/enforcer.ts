@@ -102,6 +102,13 @@ export interface Enforcer {
    * never a substitute for `decide`.
    */
   couldCall(tool: string, user?: User): boolean;
+  /**
+   * Deny a call for a reason the adapter found itself (a tool whose definition
+   * changed, an approval bound to other arguments, ...). The decision goes
+   * through the recorder and listeners like any other, so the audit trail and
+   * traces see it.
+   */
+  refuse(call: ToolCall, reason: string): Enforcement;
   /** Report an approval event (requested / approved / rejected / expired) to listeners and the recorder. */
   reportApproval(event: Omit<ApprovalEvent, 'timestamp' | 'argsHash'> & { readonly args: unknown }): void;
   /**
@@ -208,22 +215,41 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     }
     // Invalid arguments deny even in shadow mode: there is no snapshot to run with.
     const effective: Outcome = mode === 'shadow' && args !== undefined ? 'allow' : outcome;
+    return finish({ call, user, agentName, outcome, effective, reason, violations, decidingRole, digest, args, started });
+  };
+
+  /** Builds the frozen Decision, passes it through the recorder and listeners. */
+  const finish = (d: {
+    call: ToolCall;
+    user: User | undefined;
+    agentName: string | undefined;
+    outcome: Outcome;
+    effective: Outcome;
+    reason: string;
+    violations: readonly string[];
+    decidingRole: string | undefined;
+    digest: string;
+    args: FrozenArgs | undefined;
+    started: number;
+  }): Enforcement => {
+    const { user, args } = d;
+    const tool = d.call?.tool;
     let decision: Decision = Object.freeze({
       id: randomUUID(),
       timestamp: isoNow(),
-      outcome,
-      effective,
+      outcome: d.outcome,
+      effective: d.effective,
       mode,
       tool: typeof tool === 'string' ? tool : String(tool),
-      agentName,
+      agentName: d.agentName,
       userId: user?.id,
       sessionId: user?.sessionId,
       roles: frozenRoles(user?.roles),
-      decidingRole,
-      reason,
-      violations: Object.isFrozen(violations) ? violations : Object.freeze([...violations]),
-      policyDigest: digest,
-      evaluationMs: performance.now() - started,
+      decidingRole: d.decidingRole,
+      reason: d.reason,
+      violations: Object.isFrozen(d.violations) ? d.violations : Object.freeze([...d.violations]),
+      policyDigest: d.digest,
+      evaluationMs: performance.now() - d.started,
     });
     if (recorder) {
       let refusal: string | undefined;
@@ -233,23 +259,38 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         refusal = `audit unavailable: ${(e as Error)?.message ?? e}`;
       }
       if (refusal !== undefined && decision.effective !== 'deny') {
-        decision = Object.freeze({
-          ...decision,
-          outcome: 'deny',
-          effective: 'deny',
-          reason: refusal,
-          decidingRole: undefined,
-        });
+        decision = Object.freeze({ ...decision, outcome: 'deny', effective: 'deny', reason: refusal, decidingRole: undefined });
       }
     }
     notify(onDecision, { decision, args, user });
     return { decision, args };
   };
 
+  const refuse = (call: ToolCall, reason: string): Enforcement => {
+    const started = performance.now();
+    const user = call.user ?? tryGetUser();
+    const state = current();
+    const snap = snapshotArgs(call.args, limits);
+    return finish({
+      call,
+      user,
+      agentName: call.agentName ?? options.agentName,
+      outcome: 'deny',
+      effective: 'deny',
+      reason,
+      violations: [],
+      decidingRole: undefined,
+      digest: 'error' in state ? '' : state.policy.digest,
+      args: snap.ok ? snap.args : undefined,
+      started,
+    });
+  };
+
   const enforcer: Enforcer = {
     agentName: options.agentName,
     mode,
     decide,
+    refuse,
     explain(call) {
       const state = current();
       return explainCall('error' in state ? undefined : state.policy, call, call.user ?? tryGetUser(), limits);

@@ -64,4 +64,4 @@ export {
 } from './policy/load-policy.ts';
 export type { Policy, SourceLocation } from './policy/policy.ts';
 export { isSecretKey, REDACTED, type RedactOptions, redact } from './redact.ts';
-export { getUser, runWithUser, tryGetUser, type User } from './user-scope.ts';
+export { getUser, runWithoutUser, runWithUser, tryGetUser, type User } from './user-scope.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { getUser, HexgateError, MissingUserError, runWithUser, tryGetUser } from './index.ts';
+import { getUser, HexgateError, MissingUserError, runWithoutUser, runWithUser, tryGetUser } from './index.ts';
 
 describe('user scope', () => {
   it('binds a user for sync and async work, and nothing outside', async () => {
@@ -10,6 +10,17 @@ describe('user scope', () => {
       expect(getUser().id).toBe('a');
     });
     expect(tryGetUser()).toBeUndefined();
+  });
+
+  it('runWithoutUser steps out of any bound user', async () => {
+    await runWithUser({ id: 'outer' }, async () => {
+      const inner = await runWithoutUser(async () => {
+        await Promise.resolve();
+        return tryGetUser();
+      });
+      expect(inner).toBeUndefined();
+      expect(getUser().id).toBe('outer');
+    });
   });
 
   it('concurrent requests never see each other', async () => {

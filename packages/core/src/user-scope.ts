@@ -36,6 +36,14 @@ export function runWithUser<T>(user: User, fn: () => T): T {
   return store().run(freezeUser(user), fn);
 }
 
+/**
+ * Runs `fn` with no user in scope, whatever the caller had bound: for servers
+ * that act for an anonymous remote caller inside some other request's context.
+ */
+export function runWithoutUser<T>(fn: () => T): T {
+  return store().exit(fn);
+}
+
 /** The user in scope; throws `MissingUserError` when there is none. */
 export function getUser(): User {
   const user = store().getStore();

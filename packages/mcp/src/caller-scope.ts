@@ -7,16 +7,8 @@
  * `enforcer.decide` falls back to the ambient scope when `call.user` is
  * undefined, so the anonymous case runs outside the scope entirely.
  */
-import type { AsyncLocalStorage } from 'node:async_hooks';
-import { runWithUser, type User } from '@hexgate/core';
-
-// Core keeps its scope on globalThis under this documented cross-copy key
-// (see @hexgate/core user-scope.ts). If it was never created, no user can be
-// in scope, so there is nothing to step out of.
-const CORE_SCOPE_KEY = Symbol.for('@hexgate/core.userScope');
+import { runWithoutUser, runWithUser, type User } from '@hexgate/core';
 
 export function asCaller<T>(user: User | undefined, fn: () => T): T {
-  if (user) return runWithUser(user, fn);
-  const scope = (globalThis as Record<symbol, unknown>)[CORE_SCOPE_KEY] as AsyncLocalStorage<unknown> | undefined;
-  return scope && typeof scope.exit === 'function' ? scope.exit(fn) : fn();
+  return user ? runWithUser(user, fn) : runWithoutUser(fn);
 }

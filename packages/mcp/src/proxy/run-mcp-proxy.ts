@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { InvalidOptionsError, type User } from '@hexgate/core';
-import { enforcerFrom, type GateOptions, isEnforcer } from '../gate-options.ts';
+import { enforcerFrom, type GateOptions } from '../gate-options.ts';
 import { ToolPins } from '../tool-pins.ts';
 import { readMessages, type TextSink, writeMessage } from './json-lines.ts';
 import { createToolGateway } from './tool-gateway.ts';
@@ -68,8 +68,6 @@ export async function runMcpProxy(options: McpProxyOptions): Promise<number> {
     agentName: options.agentName,
     approvalHandler: options.approvalHandler,
     approvalTimeoutMs: options.approvalTimeoutMs,
-    // With a ready-made Enforcer its listeners are its own; the proxy's denials are then only logged.
-    onGatewayDenial: isEnforcer(options.policy) ? undefined : options.onDecision,
   });
 
   child.stdin.on('error', () => {}); // EPIPE once the server died; 'close' reports the exit

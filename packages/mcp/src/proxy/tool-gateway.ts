@@ -1,15 +1,4 @@
-/**
- * The policy half of the proxy, free of processes and streams: it sees every
- * JSON-RPC message between the client and the server and
- * - decides each `tools/call` (deny / approval answered to the client
- *   directly; allowed calls forwarded with the decided snapshot as arguments),
- * - filters every `tools/list` result to what the fixed user could call,
- * - pins tool definitions and blocks tools whose definition changed.
- * Everything else passes through untouched.
- */
-
-import { randomUUID } from 'node:crypto';
-import type { ApprovalHandler, Decision, DecisionEvent, Enforcer, User } from '@hexgate/core';
+import type { ApprovalHandler, Enforcer, User } from '@hexgate/core';
 import type { CallToolResult, JSONRPCMessage, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { decideCall, type GateContext } from '../decide-call.ts';
 import { visibleTools } from '../resolve-caller.ts';
@@ -26,8 +15,6 @@ export interface ToolGatewayOptions {
   readonly agentName?: string | undefined;
   readonly approvalHandler?: ApprovalHandler | undefined;
   readonly approvalTimeoutMs?: number | undefined;
-  /** Receives the proxy's own denials (changed tool definitions), which the enforcer never sees. */
-  readonly onGatewayDenial?: ((event: DecisionEvent) => void) | undefined;
   /** How long to wait for the server's own tools/list (default 30 s). */
   readonly listTimeoutMs?: number;
 }
@@ -128,32 +115,11 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
     return refreshing;
   };
 
-  /** A denial the enforcer did not make (changed definition, unreadable definitions), reported like one. */
-  const gatewayDenial = (tool: string, reason: string): CallToolResult => {
-    const decision: Decision = Object.freeze({
-      id: randomUUID(),
-      timestamp: new Date().toISOString(),
-      outcome: 'deny',
-      effective: 'deny',
-      mode: enforcer.mode,
-      tool,
-      agentName: ctx.agentName(),
-      userId: user?.id,
-      sessionId: user?.sessionId,
-      roles: Object.freeze([...(user?.roles ?? [])]),
-      decidingRole: undefined,
-      reason,
-      violations: Object.freeze([]),
-      policyDigest: enforcer.currentPolicy()?.digest ?? '',
-      evaluationMs: 0,
-    });
-    try {
-      options.onGatewayDenial?.({ decision, args: undefined, user });
-    } catch (e) {
-      log(`a decision listener threw: ${(e as Error)?.message ?? e}`);
-    }
-    return toToolResult(decision);
-  };
+  /** A denial the enforcer did not make (changed definition, unreadable definitions), recorded like one. */
+  const gatewayDenial = (tool: string, reason: string): CallToolResult =>
+    toToolResult(
+      enforcer.refuse({ tool, args: {}, ...(user ? { user } : {}), agentName: ctx.agentName() }, reason).decision,
+    );
 
   const handleCall = async (id: RequestId, params: Record<string, unknown>, message: JSONRPCMessage) => {
     const name = params.name;
