@@ -16,6 +16,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether stdout is a terminal; colours are used only then (and never with NO_COLOR). */
   readonly isTTY: boolean;
+  /** Input for commands that read a stream (`mcp proxy`); the process's stdin when absent. */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 /** ANSI styling that collapses to the identity when colours are off. */

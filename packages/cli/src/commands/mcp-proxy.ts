@@ -78,7 +78,7 @@ export default defineCommand({
         args,
         cwd: ctx.io.cwd,
         // An embedder (or a test) may hand runCli a stdin; otherwise the process's own.
-        stdin: (ctx.io as { stdin?: Readable }).stdin ?? process.stdin,
+        stdin: (ctx.io.stdin as Readable | undefined) ?? process.stdin,
         stdout: ctx.io.stdout,
         stderr: ctx.io.stderr,
         signal: abort.signal,

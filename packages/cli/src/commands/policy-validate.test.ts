@@ -127,7 +127,7 @@ describe('hexgate policy validate', () => {
     it('flags a default role that allows more than a named role', async () => {
       const r = await run(['policy', 'validate', 'lints/default-broader.yaml']);
       expect(r.stdout).toContain(
-        "lints/default-broader.yaml:3:5: warning: role 'default' allows more than role 'support': 'lookup' (allow with fewer constraints: 0 vs 1), 'refund' (allow vs approval_required); a caller with role 'support' gets less than an unknown caller [default-role-broader]",
+        "lints/default-broader.yaml:2:3: warning: role 'default' allows more than role 'support': 'lookup' (allow with fewer constraints: 0 vs 1), 'refund' (allow vs approval_required); a caller with role 'support' gets less than an unknown caller [default-role-broader]",
       );
     });
 
@@ -144,7 +144,7 @@ describe('hexgate policy validate', () => {
       });
       const r = await run(['policy', 'validate', 'p.yaml'], { cwd: dir });
       expect(r.stdout).toContain(
-        "p.yaml:3:5: warning: role 'default' is a mixin, so callers without a known role are denied every tool [no-default-role]",
+        "p.yaml:2:3: warning: role 'default' is a mixin, so callers without a known role are denied every tool [no-default-role]",
       );
     });
 
