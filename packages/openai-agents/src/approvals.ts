@@ -5,7 +5,7 @@
  */
 import { askApproval, type Decision, type FrozenArgs, hashArgs } from '@hexgate/core';
 import type { RunState } from '@openai/agents';
-import { type Gate, resolveUser, textFor } from './options.ts';
+import { carriedUser, type Gate, resolveUser, textFor } from './options.ts';
 
 /** An approval the SDK was asked for, bound to the arguments it was decided on. */
 export interface Binding {
@@ -18,16 +18,16 @@ export interface Binding {
 const MAX_PENDING = 10_000;
 
 /**
- * In-memory, per gate. Keyed by tool name and call id (what the SDK's approval
- * records and error formatter are keyed by); the binding also carries the user,
- * so one user's approval never covers another user's call.
+ * In-memory, per gate. Keyed by user, tool name and call id (the SDK keys its
+ * approvals and error formatter by tool name and call id): one user's
+ * approval never covers another user's call, even if call ids collide.
  */
 export class ApprovalBook {
   readonly #pending = new Map<string, Binding>();
   readonly #rejections = new Map<string, string>();
 
-  static key(toolName: string, callId: string): string {
-    return `${toolName}\u0000${callId}`;
+  static key(userId: string | undefined, toolName: string, callId: string): string {
+    return `${userId ?? ''}\u0000${toolName}\u0000${callId}`;
   }
 
   bind(key: string, binding: Binding): void {
@@ -102,15 +102,14 @@ export function settleAnswers(gate: Gate, state: RunState<any, any>, owns: (agen
     const toolName = item.name ?? raw.name;
     const answer = context.isToolApproved({ toolName, callId: raw.callId });
     if (answer === undefined) continue; // unanswered: the SDK pauses on it again
-    const key = ApprovalBook.key(toolName, raw.callId);
+    const user = resolveUser(context);
+    const key = ApprovalBook.key(user?.id, toolName, raw.callId);
     let binding = gate.book.peek(key);
     if (!binding) {
-      const again = gate.enforcer.decide({
-        tool: toolName,
-        args: raw.arguments,
-        agentName: item.agent.name,
-        user: resolveUser(context),
-      });
+      // Requested for another user's run (the state carries who started it): an approval never transfers.
+      const requester = carriedUser(context);
+      if (requester && requester.id !== user?.id) continue;
+      const again = gate.enforcer.decide({ tool: toolName, args: raw.arguments, agentName: item.agent.name, user });
       // Not a policy approval (the tool's own `needsApproval`): nothing of ours to settle.
       if (again.decision.effective !== 'approval_required' || !again.args) continue;
       binding = { decision: again.decision, args: again.args, hash: tryHash(again.args) ?? '' };

@@ -48,11 +48,11 @@ export function gateFunctionTool<T extends AnyFunctionTool>(tool: T, agentName: 
     // With an `approvalHandler`, policy approvals go through it; an SDK approval is the tool's own.
     if (gate.options.approvalHandler || callId === undefined) return false;
     if (runContext?.isToolApproved?.({ toolName: tool.name, callId }) !== true) return false;
-    const binding = book.take(ApprovalBook.key(tool.name, callId));
-    // Bound to the arguments and the user it was requested for. No binding at
-    // all (e.g. a sticky `alwaysApprove` covering a later call) approves nothing.
-    const bound =
-      binding !== undefined && binding.hash === tryHash(args) && binding.decision.userId === decision.userId;
+    // Bound to the user (the key) and the arguments it was requested for. No
+    // binding at all (another user, or a sticky `alwaysApprove` covering a
+    // later call) approves nothing.
+    const binding = book.take(ApprovalBook.key(decision.userId, tool.name, callId));
+    const bound = binding !== undefined && binding.hash === tryHash(args);
     enforcer.reportApproval({
       status: bound ? 'approved' : 'rejected',
       decision: binding?.decision ?? decision,
@@ -75,7 +75,7 @@ export function gateFunctionTool<T extends AnyFunctionTool>(tool: T, agentName: 
     if (!run && decision.effective === 'approval_required' && args !== undefined) {
       run = approvedBySdk(runContext, callId, decision, args) || (await askInline(gate, decision, args));
     } else if (callId !== undefined) {
-      book.take(ApprovalBook.key(tool.name, callId)); // the policy changed since the request: drop it
+      book.take(ApprovalBook.key(decision.userId, tool.name, callId)); // the policy changed since the request: drop it
     }
     if (!run || args === undefined) return textFor(gate, decision);
     return original(runContext, JSON.stringify(args), details);
@@ -98,11 +98,10 @@ export function gateFunctionTool<T extends AnyFunctionTool>(tool: T, agentName: 
     try {
       const outcome = enforcer.explain(call(input, runContext)).outcome;
       if (outcome !== 'approval_required' || callId === undefined) return outcome;
-      const key = ApprovalBook.key(tool.name, callId);
+      const key = ApprovalBook.key(resolveUser(runContext)?.id, tool.name, callId);
       const known = book.peek(key);
       // The same request surfacing again (e.g. a resume without an answer): already recorded.
-      if (known && known.hash === tryHash(input) && known.decision.userId === resolveUser(runContext)?.id)
-        return 'approval';
+      if (known && known.hash === tryHash(input)) return 'approval';
       const { decision, args } = enforcer.decide(call(input, runContext));
       if (decision.effective !== 'approval_required' || !args) return decision.effective;
       book.bind(key, { decision, args, hash: tryHash(args) ?? '' });

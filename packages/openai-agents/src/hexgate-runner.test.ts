@@ -87,6 +87,44 @@ describe('HexgateRunner: allow and deny', () => {
   });
 });
 
+describe('HexgateRunner: options', () => {
+  it('a formatter that throws falls back to the default text', async () => {
+    const model = refundScript(400);
+    const { agent } = makeAgent(model);
+    const runner = new HexgateRunner({
+      enforcer: enforcer(),
+      formatDecision: () => {
+        throw new Error('boom');
+      },
+      tracingDisabled: true,
+    });
+    const result = await runner.run(agent, 'refund', { user: support });
+    expect(result.finalOutput).toBe('done');
+    expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[policy_denied\]/);
+  });
+
+  it('shadow mode reports the decision and lets the call run', async () => {
+    const model = refundScript(400);
+    const { agent, executions } = makeAgent(model);
+    const decisions: unknown[] = [];
+    const runner = new HexgateRunner({
+      policy: enforcer().currentPolicy()!,
+      mode: 'shadow',
+      onDecision: (e) => decisions.push([e.decision.outcome, e.decision.effective]),
+      tracingDisabled: true,
+    });
+    await runner.run(agent, 'refund', { user: support });
+    expect(executions).toHaveLength(1);
+    expect(decisions).toEqual([['deny', 'allow']]);
+  });
+
+  it('rejects enforcer options next to a ready-made enforcer', () => {
+    expect(() => new HexgateRunner({ enforcer: enforcer(), onDecision: () => {} } as never)).toThrow(
+      /set them where you create yours/,
+    );
+  });
+});
+
 describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
   it('pauses; approve -> the tool runs exactly once with the approved arguments', async () => {
     const model = refundScript(80);
@@ -180,6 +218,21 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
     expect(executions).toEqual([]);
     expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[approval_required\]/);
     expect(rec.approvals.at(-1)).toMatchObject({ status: 'rejected' });
+  });
+
+  it('an approval saved with the run does not transfer to another user in another runner either', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const first = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+    const saved = (await first.run(agent, 'refund 80', { user: support })).state.toString();
+
+    const restored = await RunState.fromString(agent, saved);
+    restored.approve(restored.getInterruptions()[0]!);
+    const second = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+    await second.run(agent, restored, { user: { id: 'mallory', roles: ['support'] } });
+
+    expect(executions).toEqual([]);
+    expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[approval_required\]/);
   });
 
   it('a sticky alwaysApprove does not extend to later calls with other arguments', async () => {

@@ -22,7 +22,7 @@ import {
 } from '@openai/agents';
 import { agentToolSource } from './agent-tool-source.ts';
 import { ApprovalBook, settleAnswers } from './approvals.ts';
-import { createGate, type Gate, type HexgateOptions } from './options.ts';
+import { createGate, type Gate, type HexgateOptions, resolveUser } from './options.ts';
 import { gateOf, wrapWithGate } from './wrap-agent.ts';
 
 type AnyAgent = Agent<any, any>;
@@ -62,9 +62,15 @@ export class HexgateRunner {
       ...runConfig
     } = (config ?? {}) as HexgateRunnerConfig & Record<string, never>;
     this.#gate = createGate({
-      ...(enforcer
-        ? { enforcer }
-        : { policy, agentName, mode, requireUser, onDecision, onApproval, recorder, argsLimits }),
+      policy,
+      enforcer,
+      agentName,
+      mode,
+      requireUser,
+      onDecision,
+      onApproval,
+      recorder,
+      argsLimits,
       approvalHandler,
       approvalTimeoutMs,
       formatDecision,
@@ -136,7 +142,8 @@ export class HexgateRunner {
   #formatter(next: ToolErrorFormatter<any> | undefined): ToolErrorFormatter<any> {
     return (args) => {
       if (args.kind === 'approval_rejected') {
-        const text = this.#gate.book.takeRejection(ApprovalBook.key(args.toolName, args.callId));
+        const user = resolveUser(args.runContext);
+        const text = this.#gate.book.takeRejection(ApprovalBook.key(user?.id, args.toolName, args.callId));
         if (text !== undefined) return text;
       }
       return next?.(args);

@@ -86,8 +86,11 @@ export function createGate(options: HexgateOptions): Gate {
  * `RunState` serialisation.
  */
 export function resolveUser(runContext: RunContext<unknown> | undefined): User | undefined {
-  const bound = tryGetUser();
-  if (bound) return bound;
+  return tryGetUser() ?? carriedUser(runContext);
+}
+
+/** The `user` carried in the run context (set by `HexgateRunner` when the app passes no context). */
+export function carriedUser(runContext: RunContext<unknown> | undefined): User | undefined {
   const carried = (runContext?.context as { user?: unknown } | undefined)?.user as User | undefined;
   return carried && typeof carried === 'object' && typeof carried.id === 'string' ? carried : undefined;
 }

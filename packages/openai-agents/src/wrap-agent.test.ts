@@ -277,6 +277,9 @@ describe('the application objects are left untouched', () => {
       handoffList: [...a.handoffs],
       emit: a.emit,
     });
+    const started: string[] = [];
+    triage.on('agent_start', (_ctx, a) => void started.push(a.name));
+    billingDesk.on('agent_start', (_ctx, a) => void started.push(a.name));
     const before = { triage: snapshot(triage), desk: snapshot(billingDesk) };
 
     const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
@@ -301,6 +304,7 @@ describe('the application objects are left untouched', () => {
       expect(now.emit).toBe(was.emit);
     }
     expect(billingDesk.tools).toEqual([wire]);
+    expect(started).toEqual(['triage', 'billing_desk']); // hooks registered on the originals still fire
     expect(executions.map((e) => e.tool)).toEqual(['get_order']);
 
     // The original agent still runs ungated when used directly with the SDK.
