@@ -80,7 +80,11 @@ export class HexgateRunner {
     this.sdkRunner = new Runner(runConfig);
   }
 
-  /** The gated copy of `agent` this runner uses (made once, then reused for every run and user). */
+  /**
+   * The gated copy of `agent` this runner uses (made once, then reused for every run and user).
+   * Under loaders that give `require` its own module copies (tsx), an agent with agent tools can
+   * be gated only once the first `run` has loaded the SDK's agent-tool registry.
+   */
   gated<TAgent extends AnyAgent>(agent: TAgent): TAgent {
     return wrapWithGate(agent, this.#gate, this.#agents);
   }
