@@ -311,9 +311,20 @@ describe('couldCall (for hiding tools, never for enforcement)', () => {
 describe('refuse (denials an adapter makes itself)', () => {
   it('produces a deny that goes through the recorder and listeners', () => {
     const recorded: string[] = [];
-    const e = recordingEnforcer({ policy, agentName: 'gw', recorder: { recordDecision: (ev) => void recorded.push(ev.decision.id) } });
+    const e = recordingEnforcer({
+      policy,
+      agentName: 'gw',
+      recorder: { recordDecision: (ev) => void recorded.push(ev.decision.id) },
+    });
     const { decision, args } = e.refuse({ tool: 'search', args: { q: 1 }, user: alice }, 'tool definition changed');
-    expect(decision).toMatchObject({ outcome: 'deny', effective: 'deny', reason: 'tool definition changed', userId: 'alice', agentName: 'gw', policyDigest: policy.digest });
+    expect(decision).toMatchObject({
+      outcome: 'deny',
+      effective: 'deny',
+      reason: 'tool definition changed',
+      userId: 'alice',
+      agentName: 'gw',
+      policyDigest: policy.digest,
+    });
     expect(args).toEqual({ q: 1 });
     expect(e.decisions.map((d) => d.decision.id)).toEqual([decision.id]);
     expect(recorded).toEqual([decision.id]);

@@ -215,7 +215,19 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     }
     // Invalid arguments deny even in shadow mode: there is no snapshot to run with.
     const effective: Outcome = mode === 'shadow' && args !== undefined ? 'allow' : outcome;
-    return finish({ call, user, agentName, outcome, effective, reason, violations, decidingRole, digest, args, started });
+    return finish({
+      call,
+      user,
+      agentName,
+      outcome,
+      effective,
+      reason,
+      violations,
+      decidingRole,
+      digest,
+      args,
+      started,
+    });
   };
 
   /** Builds the frozen Decision, passes it through the recorder and listeners. */
@@ -259,7 +271,13 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         refusal = `audit unavailable: ${(e as Error)?.message ?? e}`;
       }
       if (refusal !== undefined && decision.effective !== 'deny') {
-        decision = Object.freeze({ ...decision, outcome: 'deny', effective: 'deny', reason: refusal, decidingRole: undefined });
+        decision = Object.freeze({
+          ...decision,
+          outcome: 'deny',
+          effective: 'deny',
+          reason: refusal,
+          decidingRole: undefined,
+        });
       }
     }
     notify(onDecision, { decision, args, user });
