@@ -7,6 +7,13 @@
  * runs all calls of a step in one task, and LangGraph matches resume values to
  * `interrupt()` calls by their order in the task; a synchronous prefix keeps
  * that order equal to the order of the tool calls on every replay.
+ *
+ * Tracing (@hexgate/tracing, a no-op without a registered tracer provider):
+ * a call that runs goes through `traceToolCall` (guardrail + tool
+ * observations), a call that does not through `recordDecision`. Both land
+ * under whatever OpenTelemetry span is active, i.e. the `wrapLangGraphAgent`
+ * run or the caller's own observation. Replays served from the ledger are not
+ * recorded again: they were neither decided nor run again.
  */
 import {
   type ApprovalHandler,
@@ -21,6 +28,8 @@ import {
   tryGetUser,
   type User,
 } from '@hexgate/core';
+import { type ApprovalInfo, recordDecision, traceToolCall } from '@hexgate/tracing';
+import { ToolMessage } from '@langchain/core/messages';
 import { interrupt, isGraphInterrupt } from '@langchain/langgraph';
 import { type ApprovalInterrupt, approvalInterrupt, readAnswer } from './approval-interrupt.ts';
 import { ApprovalUnavailableError } from './errors.ts';
@@ -112,7 +121,15 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
       ...(carrier.user ? { user: carrier.user } : {}),
     });
     const user = carrier.user ?? tryGetUser();
-    const execute = (snapshot: FrozenArgs) => (user ? runWithUser(user, () => call.run(snapshot)) : call.run(snapshot));
+    const runAsUser = (snapshot: FrozenArgs) =>
+      user ? runWithUser(user, () => call.run(snapshot)) : call.run(snapshot);
+    // Only ever called for calls the decision (or a human) lets run; the
+    // interrupt above stays outside, so a GraphInterrupt is never a tool error.
+    const execute = (snapshot: FrozenArgs, approval?: ApprovalInfo) =>
+      traceToolCall(decision, snapshot, () => runAsUser(snapshot), {
+        isError: isErrorMessage,
+        ...(approval ? { approval } : {}),
+      });
     // Recorded when it STARTS: a raw ToolNode may replay a sibling while it is still running.
     // A failed run is forgotten, so LangGraph retry policies can run it again.
     const track = (result: Promise<unknown>, interrupts = 0, request?: ApprovalInterrupt) => {
@@ -121,13 +138,17 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
       result.catch(() => ledger.get(key)?.done?.result === result && ledger.delete(key));
       return result;
     };
-    const refuse = (approval?: Refusal['approval']) =>
-      call.refuse({ ok: false, error: decisionPayload(decision), ...(approval ? { approval } : {}) });
+    const refuse = (approval?: Refusal['approval']) => {
+      recordDecision(decision, args ?? call.args, approval ? { approval } : {});
+      return call.refuse({ ok: false, error: decisionPayload(decision), ...(approval ? { approval } : {}) });
+    };
 
     if (decision.effective === 'allow' && args) return track(execute(args));
     if (decision.effective !== 'approval_required' || !args) return track(Promise.resolve(refuse()));
 
     if (approvalHandler) {
+      // Traced once, with the answer: the pending state is never visible
+      // anyway (an observation is exported when it ends).
       enforcer.reportApproval({ status: 'requested', decision, args });
       const answered = askApproval(
         approvalHandler,
@@ -136,7 +157,7 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
       ).then((answer) => {
         const status = answer.approved ? 'approved' : answer.reason.includes('timed out') ? 'expired' : 'rejected';
         enforcer.reportApproval({ status, decision, args, reason: answer.reason });
-        if (answer.approved) return execute(args);
+        if (answer.approved) return execute(args, { status: 'approved' });
         return refuse({ status: status === 'expired' ? 'expired' : 'rejected', reason: answer.reason });
       });
       return track(answered);
@@ -151,11 +172,16 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
         value = interrupt(request);
       } catch (e) {
         if (isGraphInterrupt(e)) {
-          if (!key || !ledger.get(key)?.requested) enforcer.reportApproval({ status: 'requested', decision, args });
+          if (!key || !ledger.get(key)?.requested) {
+            enforcer.reportApproval({ status: 'requested', decision, args });
+            recordDecision(decision, args, { approval: { status: 'requested' } });
+          }
           note(key, { requested: true });
           throw e;
         }
         // No checkpointer, or not inside a graph run: fail loudly, never hang or skip the approval.
+        // Traced as a pending approval that never ran; the run itself ends in ERROR with this error.
+        recordDecision(decision, args);
         const error = new ApprovalUnavailableError(decision, e);
         carrier.fail?.(error);
         throw error;
@@ -174,7 +200,7 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
       ...(answer.approver ? { approver: answer.approver } : {}),
     });
     const outcome = answer.approved
-      ? execute(args)
+      ? execute(args, { status: 'approved', ...(answer.approver ? { approver: answer.approver } : {}) })
       : Promise.resolve(refuse({ status: 'rejected', reason: answer.reason }));
     return track(outcome, used, request);
   };
@@ -184,4 +210,9 @@ function ledgerKey(conf: Record<string, unknown>, toolCallId: string | undefined
   const thread = conf.thread_id;
   if (!toolCallId || (typeof thread !== 'string' && typeof thread !== 'number')) return undefined;
   return `${thread}\u0000${String(conf.checkpoint_ns ?? '')}\u0000${toolCallId}`;
+}
+
+/** LangChain reports a tool failure handled by the tool itself as a ToolMessage with status 'error'. */
+function isErrorMessage(result: unknown): boolean {
+  return ToolMessage.isInstance(result) && result.status === 'error';
 }

@@ -12,8 +12,10 @@ import { InvalidOptionsError, runWithUser, tryGetUser, type User } from '@hexgat
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import type { StreamEvent } from '@langchain/core/tracers/log_stream';
 import type { IterableReadableStream } from '@langchain/core/utils/stream';
+import { warnOnBackgroundLangfuseCallbacks } from './callback-warning.ts';
 import { CARRIER_KEY, createPolicyGate, type PolicyGateOptions, type RunCarrier } from './gate.ts';
 import { assertGateable, installGate, isGated } from './gate-tool.ts';
+import { type RunMethod, traceGraphRun } from './trace-run.ts';
 
 export interface HexgateCallOptions {
   /** Who this run acts for. Defaults to the user in `runWithUser` scope. */
@@ -46,7 +48,7 @@ export type GuardedGraph<G extends GraphLike> = Omit<G, 'invoke' | 'stream' | 's
   streamEvents(input: Input<G>, config: Config<G> & { version: 'v3' }): Promise<any>;
 };
 
-const RUN_METHODS = new Set<PropertyKey>(['invoke', 'stream', 'streamEvents']);
+const RUN_METHODS: readonly RunMethod[] = ['invoke', 'stream', 'streamEvents'];
 
 export function wrapLangGraphAgent<G extends GraphLike>(
   graph: G,
@@ -64,12 +66,12 @@ export function wrapLangGraphAgent<G extends GraphLike>(
   const gate = createPolicyGate(options);
   for (const tool of unique) installGate(tool, tool as never, gate);
 
-  const graphName = (graph as { name?: unknown }).name;
-  const defaultAgentName =
-    options.agentName ?? (typeof graphName === 'string' && graphName !== 'LangGraph' ? graphName : undefined);
+  const rawName = (graph as { name?: unknown }).name;
+  const graphName = typeof rawName === 'string' && rawName !== 'LangGraph' ? rawName : undefined;
+  const defaultAgentName = options.agentName ?? graphName;
 
   const bind =
-    (method: AnyFn) =>
+    (name: RunMethod, method: AnyFn) =>
     (input: unknown, config?: Record<string, any>, ...rest: unknown[]) => {
       const { user: explicit, agentName, ...graphConfig } = config ?? {};
       const given = (explicit as User | undefined) ?? tryGetUser();
@@ -86,12 +88,15 @@ export function wrapLangGraphAgent<G extends GraphLike>(
         signal: graphConfig.signal ? AbortSignal.any([graphConfig.signal, controller.signal]) : controller.signal,
         configurable: { ...graphConfig.configurable, [CARRIER_KEY]: carrier },
       };
-      // Bind the user around the call that CREATES the run: LangGraph captures
-      // the async context when a run or stream starts, not when it is read.
-      const start = () => method.call(graph, input, runConfig, ...rest);
+      warnOnBackgroundLangfuseCallbacks(graphConfig.callbacks);
+      // Bind the user, and open the traced run, around the call that CREATES
+      // the run: LangGraph captures the async context when a run or stream
+      // starts, not when it is read.
+      const run = { method: name, user, agentName: carrier.agentName, graphName };
+      const start = () => traceGraphRun(run, () => method.call(graph, input, runConfig, ...rest));
       return user ? runWithUser(user, start) : start();
     };
-  const methods = new Map<PropertyKey, AnyFn>([...RUN_METHODS].map((m) => [m, bind((graph as any)[m])]));
+  const methods = new Map<PropertyKey, AnyFn>(RUN_METHODS.map((m) => [m, bind(m, (graph as any)[m])]));
 
   return new Proxy(graph, {
     get(target, prop) {

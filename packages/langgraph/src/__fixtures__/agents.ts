@@ -7,7 +7,7 @@ import { tryGetUser } from '@hexgate/core';
 import { recordingEnforcer } from '@hexgate/core/testing';
 import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
 import { fakeModel } from '@langchain/core/testing';
-import { tool } from '@langchain/core/tools';
+import { type StructuredToolInterface, tool } from '@langchain/core/tools';
 import { MemorySaver } from '@langchain/langgraph';
 import { createReactAgent } from '@langchain/langgraph/prebuilt';
 import { createAgent } from 'langchain';
@@ -84,7 +84,7 @@ export const AGENT_KINDS: AgentKind[] = ['createReactAgent', 'createAgent'];
 export function buildAgent(
   kind: AgentKind,
   model: ReturnType<typeof fakeModel>,
-  tools: ReturnType<typeof makeTools>['tools'],
+  tools: StructuredToolInterface[],
   checkpointer: MemorySaver | null = new MemorySaver(),
 ) {
   return kind === 'createReactAgent'
