@@ -126,10 +126,12 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
     // Only ever called for calls the decision (or a human) lets run; the
     // interrupt above stays outside, so a GraphInterrupt is never a tool error.
     const execute = (snapshot: FrozenArgs, approval?: ApprovalInfo) =>
-      traceToolCall(decision, snapshot, () => runAsUser(snapshot), {
-        isError: isErrorMessage,
-        ...(approval ? { approval } : {}),
-      });
+      traceToolCall(
+        decision,
+        snapshot,
+        () => runAsUser(snapshot),
+        approval ? { isError: isErrorMessage, approval } : TOOL_TRACE_OPTIONS,
+      );
     // Recorded when it STARTS: a raw ToolNode may replay a sibling while it is still running.
     // A failed run is forgotten, so LangGraph retry policies can run it again.
     const track = (result: Promise<unknown>, interrupts = 0, request?: ApprovalInterrupt) => {
@@ -216,3 +218,5 @@ function ledgerKey(conf: Record<string, unknown>, toolCallId: string | undefined
 function isErrorMessage(result: unknown): boolean {
   return ToolMessage.isInstance(result) && result.status === 'error';
 }
+
+const TOOL_TRACE_OPTIONS = { isError: isErrorMessage } as const;

@@ -9,7 +9,7 @@
  * when the stream is read later from another request's scope.
  */
 import type { User } from '@hexgate/core';
-import { type RunInfo, traceRun, traceRunStream } from '@hexgate/tracing';
+import { isTracingEnabled, type RunInfo, traceRun, traceRunStream } from '@hexgate/tracing';
 
 export type RunMethod = 'invoke' | 'stream' | 'streamEvents';
 
@@ -23,6 +23,8 @@ export interface GraphRunInfo {
 }
 
 export function traceGraphRun<R>(run: GraphRunInfo, start: () => R): R {
+  // Checked first so an untraced run allocates nothing here.
+  if (!isTracingEnabled()) return start();
   const info: RunInfo = {
     framework: 'langgraph',
     ...((run.agentName ?? run.graphName) ? { agentName: run.agentName ?? run.graphName } : {}),
