@@ -3,8 +3,22 @@
  * gated tool's `needsApproval`): decide the call, open or verify its
  * approval, and hand the decision to the gated `execute` so each call is
  * decided once and runs with the snapshot that was decided.
+ *
+ * Tracing: a call that will not run here (denied, approval requested or
+ * refused, or run by someone else than the gated `execute`) is recorded now
+ * with `recordDecision`; a call the gated `execute` runs is recorded there,
+ * around the execution (`traceToolCall`). So each decision is recorded once.
  */
-import { type ApprovalStatus, decisionText, type Enforcement, hashArgs, tryGetUser, type User } from '@hexgate/core';
+import {
+  type ApprovalStatus,
+  type Decision,
+  decisionText,
+  type Enforcement,
+  hashArgs,
+  tryGetUser,
+  type User,
+} from '@hexgate/core';
+import { recordDecision } from '@hexgate/tracing';
 import { grantedApproval, refusedCalls } from './approval-messages.ts';
 import {
   type ApprovalStore,
@@ -29,6 +43,12 @@ export interface GateCall {
   readonly messages: Messages;
   /** The caller from the SDK's explicit context; undefined means `runWithUser`. */
   readonly user: User | undefined;
+  /**
+   * Whether a gated `execute` runs this call if it goes ahead (and traces it
+   * there). False for client-side and provider-executed tools, and for tools
+   * that were not wrapped by `hexgateTools`.
+   */
+  readonly executes: boolean;
 }
 
 /** What the gated `execute` receives from the hook that decided its call. */
@@ -40,6 +60,8 @@ export interface Handoff {
   readonly approved: boolean;
   /** The model-facing refusal when the call must not run for a reason the decision does not carry. */
   readonly denial?: string;
+  /** The approver's comment, when a human approval was verified. */
+  readonly approvalReason?: string;
 }
 
 // The SDK passes the same `messages` array to the approval hook and to
@@ -91,7 +113,9 @@ export async function closeRefused(options: HexgateAiOptions, messages: Messages
       const key = approvalKey(userId, toolCallId);
       const pending = await store.get(key);
       if (pending && (await store.delete(key))) {
-        report(options, 'rejected', pending, reason ?? 'the approver declined');
+        const why = reason ?? 'the approver declined';
+        report(options, 'rejected', pending, why);
+        recordDecision(pending.decision, pending.args, { approval: { status: 'rejected', reason: why } });
       }
     }
   } catch (e) {
@@ -115,11 +139,18 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
     const granted = grantedApproval(call.messages, call.toolCallId);
     if (!granted) {
       handOff(call, { enforcement, approved: false });
-      if (decision.effective === 'allow') return { type: 'allow' };
-      if (decision.effective === 'deny') return { type: 'denied', reason: decisionText(decision) };
+      if (decision.effective === 'allow') {
+        if (!call.executes) recordDecision(decision, enforcement.args, { toolRan: true });
+        return { type: 'allow' };
+      }
+      if (decision.effective === 'deny') {
+        recordDecision(decision, enforcement.args ?? call.input);
+        return { type: 'denied', reason: decisionText(decision) };
+      }
       const pending: PendingApproval = { decision, args: enforcement.args };
       await store.set(key, pending);
       report(options, 'requested', pending);
+      recordDecision(decision, enforcement.args, { approval: { status: 'requested' } });
       return { type: 'user-approval', reason: decision.reason };
     }
     // Resumed with a granted approval: it is used up now, whatever happens,
@@ -134,7 +165,14 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
         sameArgs(claimed.args, enforcement.args));
     if (covered) {
       if (claimed) report(options, 'approved', claimed, granted.reason);
-      handOff(call, { enforcement, approved: true });
+      handOff(call, {
+        enforcement,
+        approved: true,
+        ...(granted.reason === undefined ? {} : { approvalReason: granted.reason }),
+      });
+      if (!call.executes) {
+        recordDecision(decision, enforcement.args, { approval: approvedBy(granted.reason), toolRan: true });
+      }
       return { type: 'approved' };
     }
     const reason =
@@ -145,16 +183,30 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
             reason: 'no pending approval matches this call and these arguments (already used, expired, or changed)',
           });
     if (claimed) report(options, 'rejected', claimed, reason);
+    recordDecision(
+      decision,
+      enforcement.args ?? call.input,
+      decision.effective === 'approval_required' ? { approval: { status: 'rejected', reason } } : {},
+    );
     handOff(call, { enforcement, approved: false, denial: reason });
     return { type: 'denied', reason };
   } catch (e) {
     // Fail closed: an approval store failure blocks the call, never the run.
-    const reason = decisionText({
+    const blocked: Decision = {
       ...decision,
       outcome: 'deny',
+      effective: 'deny',
       reason: `the approval state could not be read or written (${(e as Error)?.message ?? e})`,
-    });
+    };
+    const reason = decisionText(blocked);
+    // Traced as what it became for the model: a denial.
+    recordDecision(blocked, enforcement.args ?? call.input);
     handOff(call, { enforcement, approved: false, denial: reason });
     return { type: 'denied', reason };
   }
+}
+
+/** The approval as the tracer records it (the SDK carries no approver identity, only a comment). */
+export function approvedBy(reason: string | undefined) {
+  return { status: 'approved' as const, ...(reason === undefined ? {} : { reason }) };
 }

@@ -6,8 +6,9 @@
  * the frozen snapshot that was decided.
  */
 import { decisionText } from '@hexgate/core';
+import { recordDecision, traceToolCall } from '@hexgate/tracing';
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
-import { type GateStatus, gateCall, type Handoff, takeHandoff } from './gate-call.ts';
+import { approvedBy, type GateStatus, gateCall, type Handoff, takeHandoff } from './gate-call.ts';
 import { explicitUser, type HexgateAiOptions } from './options.ts';
 
 type AnyTool = Tool<unknown, unknown, unknown>;
@@ -41,6 +42,7 @@ function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): A
         toolCallId: approvalOptions.toolCallId,
         messages: approvalOptions.messages,
         user: explicitUser(options, approvalOptions.context),
+        executes: executable,
       });
       if (status.type === 'allow') return ownApproval(original, input, approvalOptions);
       return status.type === 'denied' ? !executable : true;
@@ -49,25 +51,33 @@ function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): A
   if (executable) {
     // Synchronous on purpose: a tool that streams (returns an AsyncIterable)
     // must get its iterable back unchanged.
+    // Tracing: the call is traced around its execution here; a call that
+    // does not run was recorded by the hook that decided it, or here when
+    // `execute` had to decide itself.
     gated.execute = (input: unknown, executeOptions: ToolExecutionOptions<unknown>) => {
-      const handoff: Pick<Handoff, 'enforcement' | 'approved' | 'denial'> = takeHandoff(
+      const handoff: Omit<Handoff, 'tool' | 'input'> | undefined = takeHandoff(
         executeOptions.messages,
         executeOptions.toolCallId,
         name,
         input,
-      ) ?? {
-        enforcement: options.enforcer.decide({
+      );
+      if (handoff?.denial !== undefined) return handoff.denial;
+      const { decision, args } =
+        handoff?.enforcement ??
+        options.enforcer.decide({
           tool: name,
           args: input,
           ...(options.agentName ? { agentName: options.agentName } : {}),
           ...userOf(options, executeOptions.context),
-        }),
-        approved: false,
-      };
-      if (handoff.denial !== undefined) return handoff.denial;
-      const { decision, args } = handoff.enforcement;
-      const runs = decision.effective === 'allow' || (decision.effective === 'approval_required' && handoff.approved);
-      return runs && args !== undefined ? execute(args, executeOptions) : decisionText(decision);
+        });
+      const approved = handoff?.approved === true;
+      const runs = decision.effective === 'allow' || (decision.effective === 'approval_required' && approved);
+      if (runs && args !== undefined) {
+        const approval = approved ? { approval: approvedBy(handoff?.approvalReason) } : {};
+        return traceToolCall(decision, args, () => execute(args, executeOptions), approval);
+      }
+      if (!handoff) recordDecision(decision, args ?? input);
+      return decisionText(decision);
     };
   }
   originals.set(gated, original);

@@ -10,7 +10,7 @@
  */
 import type { GenericToolApprovalFunction, ToolApprovalStatus, ToolSet } from 'ai';
 import { gateCall } from './gate-call.ts';
-import { ownApproval } from './hexgate-tools.ts';
+import { originals, ownApproval } from './hexgate-tools.ts';
 import { explicitUser, type HexgateAiOptions } from './options.ts';
 
 // `toolName` comes from the model; read own properties only.
@@ -24,16 +24,18 @@ export function hexgateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CON
   return async ({ toolCall, tools, toolsContext, runtimeContext, messages }): Promise<ToolApprovalStatus> => {
     const { toolName, toolCallId, input } = toolCall;
     const context = own(toolsContext, toolName);
+    const tool = own(tools, toolName) as Parameters<typeof ownApproval>[0];
     const status = await gateCall(options, {
       tool: toolName,
       input,
       toolCallId,
       messages,
       user: explicitUser(options, context, runtimeContext),
+      // Only a tool from `hexgateTools` runs (and is traced) in a gated execute.
+      executes: tool !== undefined && originals.has(tool) && typeof tool.execute === 'function',
     });
     switch (status.type) {
       case 'allow': {
-        const tool = own(tools, toolName) as Parameters<typeof ownApproval>[0];
         return (await ownApproval(tool, input, { toolCallId, messages, context })) ? 'user-approval' : 'not-applicable';
       }
       case 'approved':
