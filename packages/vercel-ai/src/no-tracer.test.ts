@@ -1,0 +1,107 @@
+/**
+ * Tracing is on only when a tracer provider is registered. Without one,
+ * nothing is exported (even with Langfuse configured but not registered),
+ * `traceHexgateRun` is a plain call, and every decision, result and
+ * execution is what a traced run gives.
+ */
+import { tracingChannel } from 'node:diagnostics_channel';
+import { runWithUser } from '@hexgate/core';
+import { isTracingEnabled } from '@hexgate/tracing';
+import { type OtlpReceiver, setupLangfuseForTest, startOtlpReceiver } from '@hexgate/tracing/testing';
+import { LangfuseSpanProcessor } from '@langfuse/otel';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { AI_SDK_TELEMETRY_TRACING_CHANNEL, generateText } from 'ai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toolResultsSent } from './__fixtures__/scripted-model.ts';
+import {
+  alice,
+  answerApproval,
+  type Kind,
+  mixedTurn,
+  prompt,
+  scriptedModel,
+  text,
+  tracedDesk,
+  tracedTurn,
+} from './__fixtures__/traced-desk.ts';
+import { traceHexgateRun } from './index.ts';
+
+let receiver: OtlpReceiver;
+let unregistered: NodeTracerProvider;
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  // Langfuse set up but never registered (no provider.register()).
+  unregistered = new NodeTracerProvider({
+    spanProcessors: [new LangfuseSpanProcessor({ publicKey: 'pk', secretKey: 'sk', baseUrl: receiver.url })],
+  });
+});
+afterAll(async () => {
+  await unregistered.shutdown();
+  await receiver.close();
+});
+
+/** Everything observable about a turn and its approved resume, except tracing. */
+async function observe(kind: Kind) {
+  const desk = tracedDesk();
+  const model = scriptedModel(mixedTurn, text('done'), text('refunded'));
+  const first = await runWithUser(alice, () => tracedTurn(kind, desk, model, [prompt]));
+  const resumed = await runWithUser(alice, () =>
+    tracedTurn(kind, desk, model, answerApproval(first, true, 'ok by lead')),
+  );
+  return {
+    texts: [first.text, resumed.text],
+    content: first.content.map((p) => ({ ...p, approvalId: undefined })),
+    toModel: [toolResultsSent(model, 1), toolResultsSent(model, 2)],
+    executions: [...desk.executions].sort(),
+    decisions: desk.enforcer.decisions.map(({ decision: d }) => [
+      d.tool,
+      d.userId,
+      d.outcome,
+      d.effective,
+      d.reason,
+      d.decidingRole,
+      [...d.violations],
+    ]),
+    approvals: desk.enforcer.approvals.map((a) => [a.status, a.decision.tool, a.reason, a.argsHash]),
+  };
+}
+
+describe('no tracer provider registered', () => {
+  it('traceHexgateRun is a plain call: the same object back, no SDK channel subscription', async () => {
+    expect(isTracingEnabled()).toBe(false);
+    const channel = tracingChannel(AI_SDK_TELEMETRY_TRACING_CHANNEL);
+    const model = scriptedModel(text('hi'));
+    let subscribed: boolean | undefined;
+    const call = generateText({ model, prompt: 'x' });
+    const returned = traceHexgateRun({ agentName: 'a' }, () => {
+      subscribed = channel.hasSubscribers;
+      return call;
+    });
+    expect(returned).toBe(call);
+    expect(subscribed).toBe(false);
+    expect((await returned).text).toBe('hi');
+  });
+
+  it.each(['generate', 'stream'] as const)(
+    '%sText: exports nothing, and decides, runs and answers exactly as a traced run',
+    async (kind) => {
+      expect(isTracingEnabled()).toBe(false);
+      const untraced = await observe(kind);
+      await unregistered.forceFlush();
+      expect(receiver.requests).toHaveLength(0);
+      expect(untraced.executions).toEqual(['connect_db', 'get_order', 'refund_order']);
+
+      const lf = await setupLangfuseForTest();
+      try {
+        expect(isTracingEnabled()).toBe(true);
+        const traced = await observe(kind);
+        await lf.flush();
+        expect(lf.receiver.spans().length).toBeGreaterThan(0);
+        expect(traced).toEqual(untraced);
+      } finally {
+        await lf.shutdown();
+      }
+      expect(isTracingEnabled()).toBe(false);
+    },
+  );
+});
