@@ -13,9 +13,10 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { getLiteralValue, getObjectShape } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { asCaller } from './caller-scope.ts';
-import { decideCall, type GateContext } from './decide-call.ts';
+import { decideCall, type GateContext, runAllowed } from './decide-call.ts';
 import { enforcerFrom } from './gate-options.ts';
 import { callerResolver, type McpRequestExtra, visibleTools } from './resolve-caller.ts';
+import { traceMcpCall } from './trace-call.ts';
 import type { WithHexgateOptions } from './with-hexgate.ts';
 
 export type LowLevelServer = Server;
@@ -59,10 +60,22 @@ export function gateLowLevelServer(server: LowLevelServer, options: WithHexgateO
     (handler: AnyHandler): AnyHandler =>
     async (request: { params: { name: string; arguments?: Record<string, unknown> } }, extra) => {
       const user: User | undefined = await resolve(extra);
-      const verdict = await decideCall(ctx, { tool: request.params.name, args: request.params.arguments ?? {}, user });
-      if ('result' in verdict) return verdict.result;
-      const decided = { ...request, params: { ...request.params, arguments: verdict.run } };
-      return asCaller(user, () => handler(decided, extra));
+      const { name, arguments: raw } = request.params;
+      const call = {
+        tool: name,
+        user,
+        sessionId: extra.sessionId,
+        agentName: ctx.agentName(),
+        args: raw,
+        requestId: extra.requestId,
+      };
+      // One traced run per call; inside it the decision, then (if allowed) the traced execution.
+      return traceMcpCall(call, async () => {
+        const verdict = await decideCall(ctx, { tool: name, args: raw ?? {}, user });
+        if ('result' in verdict) return verdict.result;
+        const decided = { ...request, params: { ...request.params, arguments: verdict.run } };
+        return runAllowed(verdict, () => asCaller(user, () => handler(decided, extra)));
+      });
     };
   const filterList =
     (handler: AnyHandler): AnyHandler =>

@@ -22,9 +22,10 @@ import { type FrozenArgs, InvalidOptionsError, type User } from '@hexgate/core';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { asCaller } from './caller-scope.ts';
-import { decideCall, type GateContext } from './decide-call.ts';
+import { decideCall, type GateContext, runAllowed } from './decide-call.ts';
 import { enforcerFrom, type GateOptions } from './gate-options.ts';
 import { callerResolver, type McpRequestExtra, type ResolveUser, visibleTools } from './resolve-caller.ts';
+import { traceMcpCall } from './trace-call.ts';
 import { gateLowLevelServer, type LowLevelServer } from './with-hexgate-server.ts';
 
 export interface WithHexgateOptions extends GateOptions {
@@ -125,7 +126,9 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
         user,
       });
       if ('result' in verdict) return { denied: verdict.result };
-      return { value: await asCaller(user, () => call(hasArgs ? verdict.run : undefined, extra)) };
+      return {
+        value: await runAllowed(verdict, () => asCaller(user, () => call(hasArgs ? verdict.run : undefined, extra))),
+      };
     };
     const argsFor = (args: FrozenArgs | undefined, extra: McpRequestExtra) =>
       tool.inputSchema !== undefined ? [args, extra] : [extra];
@@ -166,16 +169,25 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
       const user = await resolve(extra);
       callers.set(extra, { user });
       const name = request.params?.name;
-      // A malformed request (no name) is left to the SDK, which rejects it.
-      const hidden =
-        typeof name === 'string' &&
-        enforcer.mode === 'enforce' &&
-        !asCaller(user, () => enforcer.couldCall(name, user));
-      if (hidden) {
-        const verdict = await decideCall(ctx, { tool: name, args: request.params?.arguments ?? {}, user });
-        if ('result' in verdict) return verdict.result;
-      }
-      return asCaller(user, () => inner(request, extra));
+      // One traced run per call, around the SDK's own handling: the decision
+      // and the execution made in the callback slot nest under it.
+      const call = {
+        tool: name,
+        user,
+        sessionId: extra.sessionId,
+        agentName: ctx.agentName(),
+        args: request.params?.arguments,
+        requestId: extra.requestId,
+      };
+      return traceMcpCall(call, async () => {
+        // A malformed request (no name) is left to the SDK, which rejects it.
+        const hidden = typeof name === 'string' && enforcer.mode === 'enforce' && !enforcer.couldCall(name, user);
+        if (hidden) {
+          const verdict = await decideCall(ctx, { tool: name, args: request.params?.arguments ?? {}, user });
+          if ('result' in verdict) return verdict.result;
+        }
+        return inner(request, extra);
+      });
     },
   });
 }

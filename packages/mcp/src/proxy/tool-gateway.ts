@@ -1,9 +1,11 @@
 import type { ApprovalHandler, Enforcer, User } from '@hexgate/core';
+import { recordDecision } from '@hexgate/tracing';
 import type { CallToolResult, JSONRPCMessage, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { decideCall, type GateContext } from '../decide-call.ts';
+import { decideCall, type GateContext, recordForwarded } from '../decide-call.ts';
 import { visibleTools } from '../resolve-caller.ts';
 import { toToolResult } from '../to-tool-result.ts';
 import type { PinCheck, ToolPins } from '../tool-pins.ts';
+import { traceMcpCall } from '../trace-call.ts';
 
 export interface ToolGatewayOptions {
   readonly enforcer: Enforcer;
@@ -116,10 +118,14 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
   };
 
   /** A denial the enforcer did not make (changed definition, unreadable definitions), recorded like one. */
-  const gatewayDenial = (tool: string, reason: string): CallToolResult =>
-    toToolResult(
-      enforcer.refuse({ tool, args: {}, ...(user ? { user } : {}), agentName: ctx.agentName() }, reason).decision,
+  const gatewayDenial = (tool: string, reason: string, args: unknown): CallToolResult => {
+    const { decision } = enforcer.refuse(
+      { tool, args: {}, ...(user ? { user } : {}), agentName: ctx.agentName() },
+      reason,
     );
+    recordDecision(decision, args);
+    return toToolResult(decision);
+  };
 
   const handleCall = async (id: RequestId, params: Record<string, unknown>, message: JSONRPCMessage) => {
     const name = params.name;
@@ -137,13 +143,18 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
         const reason =
           `the tool's definition changed since it was pinned (pinned sha256 ${check.pinned}, now ${check.hash}); ` +
           'an operator must accept the new definition';
-        return reply(id, gatewayDenial(name, reason));
+        return reply(id, gatewayDenial(name, reason, raw));
       }
     } catch (e) {
-      return reply(id, gatewayDenial(name, `could not verify the tool's definition: ${(e as Error)?.message ?? e}`));
+      return reply(
+        id,
+        gatewayDenial(name, `could not verify the tool's definition: ${(e as Error)?.message ?? e}`, raw),
+      );
     }
     const verdict = await decideCall(ctx, { tool: name, args: raw ?? {}, user });
     if ('result' in verdict) return reply(id, verdict.result);
+    // The tool runs in the server process: traced as delegated, not as an execution here.
+    recordForwarded(verdict);
     toServer({ ...message, params: { ...params, arguments: verdict.run } } as JSONRPCMessage);
   };
 
@@ -152,8 +163,21 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
       if ('method' in message && 'id' in message) {
         const params = (message.params ?? {}) as Record<string, unknown>;
         if (message.method === 'tools/call') {
-          handleCall(message.id, params, message).catch((e) =>
-            reply(message.id, gatewayDenial(String(params.name), `proxy error: ${(e as Error)?.message ?? e}`)),
+          // One traced run per call, for the proxy's fixed user (stdio has no MCP session id).
+          const call = {
+            tool: params.name,
+            user,
+            agentName: ctx.agentName(),
+            args: params.arguments,
+            requestId: message.id,
+          };
+          traceMcpCall(call, () =>
+            handleCall(message.id, params, message).catch((e) =>
+              reply(
+                message.id,
+                gatewayDenial(String(params.name), `proxy error: ${(e as Error)?.message ?? e}`, params.arguments),
+              ),
+            ),
           );
           return;
         }

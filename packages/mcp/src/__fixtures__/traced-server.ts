@@ -1,0 +1,144 @@
+/**
+ * A gated McpServer and a fixed sequence of calls for the tracing tests: the
+ * same scenario runs with and without a tracer provider, so the tests can
+ * compare what the client saw and what was decided.
+ */
+import type { ApprovalHandler, DecisionEvent, User } from '@hexgate/core';
+import { recordingEnforcer } from '@hexgate/core/testing';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { withHexgate } from '../index.ts';
+
+export const POLICY = `
+roles:
+  default:
+    tools:
+      read_file:
+        mode: allow
+        constraints:
+          - startswith(args.path, "/srv/")
+  operator:
+    tools:
+      read_file: { mode: allow }
+      connect_db:
+        mode: allow
+        constraints:
+          - startswith(args.host, "db-")
+      delete_file: { mode: approval_required }
+      flaky: { mode: allow }
+`;
+
+/** Roles from the verified token's scopes; the user's own session from the token's extra data. */
+export const resolveUser = (extra: { authInfo?: AuthInfo }): User | undefined =>
+  extra.authInfo
+    ? {
+        id: extra.authInfo.clientId,
+        roles: extra.authInfo.scopes,
+        ...(typeof extra.authInfo.extra?.sessionId === 'string' ? { sessionId: extra.authInfo.extra.sessionId } : {}),
+      }
+    : undefined;
+
+export const olgaToken: AuthInfo = {
+  token: 't-olga',
+  clientId: 'olga',
+  scopes: ['operator'],
+  extra: { sessionId: 'olga-own-session' },
+};
+
+export interface TracedServer {
+  readonly server: McpServer;
+  readonly enforcer: ReturnType<typeof recordingEnforcer>;
+  /** Tools that actually ran, in order. */
+  readonly ran: string[];
+}
+
+export function buildServer(options: { approvalHandler?: ApprovalHandler } = {}): TracedServer {
+  const server = new McpServer({ name: 'files-server', version: '1.0.0' });
+  const ran: string[] = [];
+  const ok = (tool: string, text: string): CallToolResult => {
+    ran.push(tool);
+    return { content: [{ type: 'text', text }] };
+  };
+  server.registerTool('read_file', { inputSchema: { path: z.string() } }, async ({ path }) =>
+    ok('read_file', `contents of ${path}`),
+  );
+  server.registerTool('connect_db', { inputSchema: { host: z.string(), password: z.string() } }, async ({ host }) =>
+    ok('connect_db', `connected to ${host}`),
+  );
+  server.registerTool('delete_file', { inputSchema: { path: z.string() } }, async ({ path }) =>
+    ok('delete_file', `deleted ${path}`),
+  );
+  server.registerTool('flaky', {}, async () => {
+    ran.push('flaky');
+    return { isError: true, content: [{ type: 'text', text: 'upstream timeout' }] };
+  });
+  const enforcer = recordingEnforcer({ policy: POLICY });
+  withHexgate(server, {
+    policy: enforcer,
+    resolveUser,
+    ...(options.approvalHandler ? { approvalHandler: options.approvalHandler } : {}),
+  });
+  return { server, enforcer, ran };
+}
+
+/**
+ * A real Client over InMemoryTransport. `authInfo` is attached to every
+ * request as an HTTP auth middleware would; `sessionId` is the transport's MCP
+ * session id (what Streamable HTTP puts in `extra.sessionId`).
+ */
+export async function connect(
+  server: McpServer,
+  options: { authInfo?: AuthInfo; sessionId?: string } = {},
+): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const { authInfo, sessionId } = options;
+  if (authInfo) {
+    const send = clientSide.send.bind(clientSide);
+    clientSide.send = (message, sendOptions) => send(message, { ...sendOptions, authInfo });
+  }
+  if (sessionId) serverSide.sessionId = sessionId;
+  await server.connect(serverSide);
+  const client = new Client({ name: 'test-client', version: '1.0.0' });
+  await client.connect(clientSide);
+  return client;
+}
+
+export const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
+
+/** The calls every tracing test makes, as the operator olga: allow, deny, approval, allow with a secret, tool error. */
+export const OPERATOR_CALLS = [
+  { name: 'read_file', arguments: { path: '/srv/a.txt' } },
+  { name: 'connect_db', arguments: { host: 'prod-primary', password: 'hunter2-denied' } },
+  { name: 'delete_file', arguments: { path: '/srv/tmp/old.log' } },
+  { name: 'connect_db', arguments: { host: 'db-staging', password: 'hunter2-allowed' } },
+  { name: 'flaky', arguments: {} },
+] as const;
+
+export async function callAll(client: Client, calls: readonly { name: string; arguments: object }[]) {
+  const out: { isError: boolean; text: string }[] = [];
+  for (const call of calls) {
+    const result = await client.callTool({ name: call.name, arguments: { ...call.arguments } });
+    out.push({ isError: result.isError === true, text: text(result) });
+  }
+  return out;
+}
+
+/** A decision without what differs from run to run (id, time, evaluation time). */
+export function stableDecision({ decision: d }: DecisionEvent) {
+  return {
+    tool: d.tool,
+    userId: d.userId,
+    sessionId: d.sessionId,
+    agentName: d.agentName,
+    outcome: d.outcome,
+    effective: d.effective,
+    reason: d.reason,
+    decidingRole: d.decidingRole,
+    violations: [...d.violations],
+    policyDigest: d.policyDigest,
+  };
+}
