@@ -4,6 +4,7 @@
  * resumed run needs for calls the application rejected.
  */
 import { askApproval, type Decision, type FrozenArgs, hashArgs } from '@hexgate/core';
+import { type ApprovalInfo, recordDecision } from '@hexgate/tracing';
 import type { RunState } from '@openai/agents';
 import { carriedUser, type Gate, resolveUser, textFor } from './options.ts';
 
@@ -68,10 +69,14 @@ export function tryHash(args: unknown): string | undefined {
   }
 }
 
-/** The `approvalHandler` path: report, ask (only a literal `true` approves), report the answer. */
-export async function askInline(gate: Gate, decision: Decision, args: FrozenArgs): Promise<boolean> {
+/**
+ * The `approvalHandler` path: report, ask (only a literal `true` approves),
+ * report the answer. Returns the answer (approved only when `status` is
+ * 'approved'), or undefined when there is no handler to ask.
+ */
+export async function askInline(gate: Gate, decision: Decision, args: FrozenArgs): Promise<ApprovalInfo | undefined> {
   const handler = gate.options.approvalHandler;
-  if (!handler) return false;
+  if (!handler) return undefined;
   const { enforcer } = gate;
   enforcer.reportApproval({ status: 'requested', decision, args });
   const answer = await askApproval(
@@ -81,7 +86,7 @@ export async function askInline(gate: Gate, decision: Decision, args: FrozenArgs
   );
   const status = answer.approved ? 'approved' : answer.reason.includes('timed out') ? 'expired' : 'rejected';
   enforcer.reportApproval({ status, decision, args, reason: answer.reason });
-  return answer.approved;
+  return { status, reason: answer.reason };
 }
 
 /**
@@ -117,12 +122,10 @@ export function settleAnswers(gate: Gate, state: RunState<any, any>, owns: (agen
     }
     if (answer === false) {
       gate.book.take(key);
-      gate.enforcer.reportApproval({
-        status: 'rejected',
-        decision: binding.decision,
-        args: binding.args,
-        reason: 'rejected through the run state',
-      });
+      const rejection = { status: 'rejected', reason: 'rejected through the run state' } as const;
+      gate.enforcer.reportApproval({ ...rejection, decision: binding.decision, args: binding.args });
+      // The tool never runs, and this resumed run is the only one that knows: its trace gets the guardrail.
+      recordDecision(binding.decision, binding.args, { approval: rejection });
       gate.book.noteRejection(key, textFor(gate, binding.decision));
     }
   }

@@ -10,10 +10,15 @@
  * runs its next turn and sees `[policy_denied] ...` as the handoff's output.
  * `approval_required` handoffs use the `approvalHandler` when there is one and
  * are blocked otherwise.
+ *
+ * Tracing: an allowed handoff's `onInvokeHandoff` (the application's
+ * `onHandoff`) runs inside `traceToolCall`; a blocked one is a `recordDecision`.
  */
+import { type ApprovalInfo, recordDecision, traceToolCall } from '@hexgate/tracing';
 import { type Agent, getHandoff, type Handoff, type HandoffInputData, RunHandoffOutputItem } from '@openai/agents';
 import { askInline } from './approvals.ts';
 import { type Gate, resolveUser, textFor } from './options.ts';
+import { tracedArgs } from './traced-args.ts';
 
 type AnyAgent = Agent<any, any>;
 
@@ -39,15 +44,18 @@ export function gateHandoff(
         agentName: owner().name,
         user: resolveUser(runContext),
       });
-      let go = decision.effective === 'allow' && args !== undefined;
-      if (!go && decision.effective === 'approval_required' && args !== undefined)
-        go = await askInline(gate, decision, args);
-      if (!go || args === undefined) {
+      let approval: ApprovalInfo | undefined;
+      if (decision.effective === 'approval_required' && args !== undefined)
+        approval = await askInline(gate, decision, args);
+      const options = approval ? { approval } : {};
+      if (args === undefined || (decision.effective !== 'allow' && approval?.status !== 'approved')) {
+        recordDecision(decision, tracedArgs(args, input), options);
         blocked.set(runContext, textFor(gate, decision));
         return owner();
       }
       // The app's `onHandoff` runs with the decided snapshot; the target it returns is gated too.
-      return wrap(await original.onInvokeHandoff(runContext, JSON.stringify(args)));
+      const invoke = () => original.onInvokeHandoff(runContext, JSON.stringify(args));
+      return wrap(await traceToolCall(decision, args, invoke, options));
     },
     inputFilter: (data: HandoffInputData) => {
       const text = blocked.get(data.runContext as object);

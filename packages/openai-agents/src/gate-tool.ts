@@ -14,6 +14,12 @@
  *   only predicts the outcome silently (`explain`), and records a decision and
  *   an approval request only for calls that need one.
  *
+ * Tracing (`@hexgate/tracing`, on only when a tracer provider is registered):
+ * a call that runs is wrapped in `traceToolCall` (a guardrail observation with
+ * the tool's execution inside it); a call that does not run is a
+ * `recordDecision` (denied, approval requested here in `needsApproval`, or
+ * approval rejected). Either way one guardrail per decision on a tool call.
+ *
  * Why not an input guardrail for deny: a guardrail cannot change what the tool
  * runs with (the SDK re-parses the raw string itself), and it runs after
  * `needsApproval`. The cost of replacing `invoke`: the SDK's pre-approval
@@ -21,9 +27,11 @@
  * the copy; invalid input is still rejected by the original `invoke` itself.
  */
 import type { Decision, FrozenArgs } from '@hexgate/core';
+import { type ApprovalInfo, recordDecision, traceToolCall } from '@hexgate/tracing';
 import type { FunctionTool, RunContext } from '@openai/agents';
 import { ApprovalBook, askInline, tryHash } from './approvals.ts';
 import { type Gate, resolveUser, textFor } from './options.ts';
+import { tracedArgs } from './traced-args.ts';
 
 type AnyFunctionTool = FunctionTool<any, any, any>;
 
@@ -38,47 +46,53 @@ export function gateFunctionTool<T extends AnyFunctionTool>(tool: T, agentName: 
     user: resolveUser(runContext),
   });
 
-  /** Is the SDK-approved call covered by the approval that was requested for it? */
-  const approvedBySdk = (
+  /**
+   * The answer to an approval the SDK was given for this call: approved only
+   * if it covers the approval that was requested for it; undefined when the
+   * SDK has no answer of ours (no approval given, or `approvalHandler` in use).
+   */
+  const sdkApproval = (
     runContext: RunContext<any>,
     callId: string | undefined,
     decision: Decision,
     args: FrozenArgs,
-  ): boolean => {
+  ): ApprovalInfo | undefined => {
     // With an `approvalHandler`, policy approvals go through it; an SDK approval is the tool's own.
-    if (gate.options.approvalHandler || callId === undefined) return false;
-    if (runContext?.isToolApproved?.({ toolName: tool.name, callId }) !== true) return false;
+    if (gate.options.approvalHandler || callId === undefined) return undefined;
+    if (runContext?.isToolApproved?.({ toolName: tool.name, callId }) !== true) return undefined;
     // Bound to the user (the key) and the arguments it was requested for. No
     // binding at all (another user, or a sticky `alwaysApprove` covering a
     // later call) approves nothing.
     const binding = book.take(ApprovalBook.key(decision.userId, tool.name, callId));
     const bound = binding !== undefined && binding.hash === tryHash(args);
-    enforcer.reportApproval({
-      status: bound ? 'approved' : 'rejected',
-      decision: binding?.decision ?? decision,
-      args,
-      ...(bound
-        ? {}
-        : {
-            reason: binding
-              ? 'the approval was given for other arguments or another user'
-              : 'no approval was requested for this call',
-          }),
-    });
-    return bound;
+    const answer: ApprovalInfo = bound
+      ? { status: 'approved' }
+      : {
+          status: 'rejected',
+          reason: binding
+            ? 'the approval was given for other arguments or another user'
+            : 'no approval was requested for this call',
+        };
+    enforcer.reportApproval({ ...answer, decision: binding?.decision ?? decision, args });
+    return answer;
   };
 
   const invoke: T['invoke'] = async (runContext, input, details) => {
     const { decision, args } = enforcer.decide(call(input, runContext));
     const callId = details?.toolCall?.callId;
-    let run = decision.effective === 'allow' && args !== undefined;
-    if (!run && decision.effective === 'approval_required' && args !== undefined) {
-      run = approvedBySdk(runContext, callId, decision, args) || (await askInline(gate, decision, args));
+    let approval: ApprovalInfo | undefined;
+    if (decision.effective === 'approval_required' && args !== undefined) {
+      approval = sdkApproval(runContext, callId, decision, args) ?? (await askInline(gate, decision, args));
     } else if (callId !== undefined) {
       book.take(ApprovalBook.key(decision.userId, tool.name, callId)); // the policy changed since the request: drop it
     }
-    if (!run || args === undefined) return textFor(gate, decision);
-    return original(runContext, JSON.stringify(args), details);
+    const options = approval ? { approval } : {};
+    if (args !== undefined && (decision.effective === 'allow' || approval?.status === 'approved')) {
+      // Only throws for a decision that does not let the tool run, which this branch excludes.
+      return traceToolCall(decision, args, () => original(runContext, JSON.stringify(args), details), options);
+    }
+    recordDecision(decision, tracedArgs(args, input), options);
+    return textFor(gate, decision);
   };
 
   // Inline approvals and shadow mode never pause the run: keep the tool's own approval policy untouched.
@@ -106,6 +120,7 @@ export function gateFunctionTool<T extends AnyFunctionTool>(tool: T, agentName: 
       if (decision.effective !== 'approval_required' || !args) return decision.effective;
       book.bind(key, { decision, args, hash: tryHash(args) ?? '' });
       enforcer.reportApproval({ status: 'requested', decision, args });
+      recordDecision(decision, args, { approval: { status: 'requested' } });
       return 'approval';
     } catch {
       // `invoke` decides again and fails closed; a throw here would abort the run.

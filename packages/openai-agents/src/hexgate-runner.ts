@@ -5,9 +5,12 @@
  * One runner (and the gated copy of each agent it has seen) serves every user:
  * the user is bound with `runWithUser` around the SDK's `run` call itself,
  * because the SDK captures async context when a run (or a stream) starts,
- * not when it is consumed.
+ * not when it is consumed. For the same reason each run is traced there
+ * (`@hexgate/tracing`, inside the user's scope): one run observation per
+ * `run` call, streamed or not, fresh or resumed.
  */
-import { type Enforcer, runWithUser, type User } from '@hexgate/core';
+import { type Enforcer, runWithUser, tryGetUser, type User } from '@hexgate/core';
+import { isTracingEnabled, type RunInfo, traceRun, traceRunStream } from '@hexgate/tracing';
 import {
   type Agent,
   type AgentInputItem,
@@ -22,7 +25,7 @@ import {
 } from '@openai/agents';
 import { agentToolSource } from './agent-tool-source.ts';
 import { ApprovalBook, settleAnswers } from './approvals.ts';
-import { createGate, type Gate, type HexgateOptions, resolveUser } from './options.ts';
+import { carriedUser, createGate, type Gate, type HexgateOptions, resolveUser } from './options.ts';
 import { gateOf, wrapWithGate } from './wrap-agent.ts';
 
 type AnyAgent = Agent<any, any>;
@@ -125,7 +128,16 @@ export class HexgateRunner {
         } as never,
       );
     };
-    return user ? runWithUser(user, start) : start();
+    const traced = () => {
+      if (!isTracingEnabled()) return start(); // no tracer registered: exactly the untraced call
+      const info = runInfo(agent, input, sdkOptions.context, user);
+      // A streamed run is over when its `completed` settles (it rejects if the run fails),
+      // however the stream is consumed: iteration, toTextStream(), toStream().
+      if (sdkOptions.stream === true)
+        return traceRunStream(info, start, { until: (r) => (r as StreamedRunResult<any, any>).completed });
+      return traceRun(info, start);
+    };
+    return user ? runWithUser(user, traced) : traced();
   }
 
   /**
@@ -153,4 +165,21 @@ export class HexgateRunner {
       return next?.(args);
     };
   }
+}
+
+/**
+ * What the run's trace says about it. The user is the one the calls are
+ * decided for: bound (`user`, or an outer `runWithUser`), else the one carried
+ * in the run context (`{ context: { user } }`, or in a resumed RunState).
+ */
+function runInfo(agent: AnyAgent, input: unknown, context: unknown, user: User | undefined): RunInfo {
+  const resumed = input instanceof RunState;
+  const runContext = resumed ? input._context : context;
+  const who = user ?? tryGetUser() ?? carriedUser(runContext as never) ?? carriedUser({ context: runContext } as never);
+  return {
+    framework: 'openai-agents',
+    agentName: agent.name,
+    ...(who ? { user: who } : {}),
+    metadata: { resumed },
+  };
 }

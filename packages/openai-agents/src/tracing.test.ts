@@ -1,0 +1,446 @@
+/**
+ * Langfuse tracing of HexgateRunner runs, asserted on what Langfuse's real
+ * span processor and exporter sent to a local OTLP receiver: one trace per
+ * run with the user, session and roles; one guardrail observation per tool
+ * call with its decision; WARNING for what the policy did not simply allow;
+ * never a raw secret; no mixing between concurrent users. The SDK's own
+ * tracing stays disabled (kit.ts), so everything here is hexgate's.
+ */
+import { type DecisionEvent, runWithUser } from '@hexgate/core';
+import { traceRun } from '@hexgate/tracing';
+import { type ReceivedSpan, setupLangfuseForTest } from '@hexgate/tracing/testing';
+import { run } from '@openai/agents';
+import { assistantMessage, functionCall, modelError, modelResponder, ScriptedModel } from '@openai/agents/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toolOutputSeenByModel } from './__fixtures__/kit.ts';
+import {
+  bea,
+  deskAgent,
+  isGuardrail,
+  isRun,
+  only,
+  sam,
+  tracedEnforcer,
+  triageDesk,
+} from './__fixtures__/traced-desk.ts';
+import { HexgateRunner, wrapOpenAIAgent } from './index.ts';
+
+let lf: Awaited<ReturnType<typeof setupLangfuseForTest>>;
+beforeEach(async () => {
+  lf = await setupLangfuseForTest();
+});
+afterEach(() => lf.shutdown());
+
+interface ReceivedTrace {
+  readonly run: ReceivedSpan;
+  readonly spans: ReceivedSpan[];
+}
+
+/** Every trace received, each checked to have exactly one hexgate run at its root. */
+async function receivedTraces(): Promise<ReceivedTrace[]> {
+  await lf.flush();
+  return [...lf.receiver.traces().values()].map((spans) => {
+    const runs = spans.filter(isRun);
+    expect(runs).toHaveLength(1);
+    const run = runs[0]!;
+    expect(run.parentSpanId).toBeUndefined();
+    return { run, spans };
+  });
+}
+
+/** The guardrail's metadata must be the decision the enforcer made, field by field. */
+function expectDecision(metadata: Readonly<Record<string, unknown>>, { decision: d }: DecisionEvent) {
+  expect(metadata).toMatchObject({
+    decisionId: d.id,
+    outcome: d.outcome,
+    effective: d.effective,
+    reason: d.reason,
+    violations: [...d.violations],
+    decidingRole: d.decidingRole ?? null,
+    policyDigest: d.policyDigest,
+    evaluationMs: d.evaluationMs,
+    agentName: d.agentName,
+  });
+}
+
+describe('a traced run', () => {
+  it('is one trace with the user, session, roles and agent; one guardrail per call; denials at WARNING', async () => {
+    const model = new ScriptedModel([
+      [
+        functionCall('get_order', { order_id: 'A-1' }, { callId: 'g1' }),
+        functionCall('reset_password', { account: 'A-1', password: 'hunter2' }, { callId: 'p1' }),
+      ],
+      [assistantMessage('done')],
+    ]);
+    const { agent, executions } = deskAgent(model);
+    const rec = tracedEnforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+
+    const result = await runner.run(agent, 'reset my password to hunter2', { user: sam });
+
+    expect(result.finalOutput).toBe('done');
+    expect(executions.map((e) => e.tool)).toEqual(['get_order']);
+    const traces = await receivedTraces();
+    expect(traces).toHaveLength(1);
+    const { run, spans } = traces[0]!;
+    expect(run).toMatchObject({
+      name: 'openai-agents:support-bot',
+      traceName: 'openai-agents:support-bot',
+      userId: 'sam',
+      sessionId: 'sess-sam',
+      traceMetadata: { roles: 'support', agent: 'support-bot', framework: 'openai-agents' },
+    });
+    expect(run.tags).toContain('hexgate');
+    expect(run.observation.metadata).toMatchObject({
+      agentName: 'support-bot',
+      user: { id: 'sam', roles: ['support'], sessionId: 'sess-sam' },
+      resumed: false,
+      decisions: { allow: 1, deny: 1, approval_required: 0 },
+      toolsRan: 1,
+      runStatus: 'ok',
+    });
+    // Every span of the run carries the user and session (Langfuse's Users and Sessions views).
+    for (const span of spans) expect([span.userId, span.sessionId]).toEqual(['sam', 'sess-sam']);
+
+    // Parallel calls: the decisions come in no fixed order.
+    const allowed = rec.decisions.find((e) => e.decision.tool === 'get_order');
+    const denied = rec.decisions.find((e) => e.decision.tool === 'reset_password');
+    const getOrder = only(spans, 'policy:get_order');
+    expect(getOrder.parentSpanId).toBe(run.spanId);
+    expect(getOrder.observation).toMatchObject({
+      level: 'DEFAULT',
+      input: { tool: 'get_order', args: { order_id: 'A-1' } },
+      output: { outcome: 'allow', effective: 'allow' },
+      metadata: { toolRan: true, toolStatus: 'ok', roles: ['support'] },
+    });
+    expectDecision(getOrder.observation.metadata, allowed!);
+    const execution = only(spans, 'tool:get_order');
+    expect(execution.parentSpanId).toBe(getOrder.spanId);
+    expect(execution.observation).toMatchObject({ type: 'tool', output: { status: 'ok' } });
+
+    const reset = only(spans, 'policy:reset_password');
+    expect(reset.parentSpanId).toBe(run.spanId);
+    expect(reset.observation).toMatchObject({
+      level: 'WARNING',
+      statusMessage: denied!.decision.reason,
+      input: { tool: 'reset_password', args: { account: 'A-1', password: '[REDACTED]' } },
+      output: { outcome: 'deny', effective: 'deny' },
+      metadata: { toolRan: false, toolStatus: 'blocked' },
+    });
+    expectDecision(reset.observation.metadata, denied!);
+    expect(spans.some((s) => s.name === 'tool:reset_password')).toBe(false);
+    expect(lf.receiver.allBodies()).not.toContain('hunter2');
+  });
+
+  it('records a call whose raw arguments core rejected, redacted, without the raw text', async () => {
+    const model = new ScriptedModel([
+      [functionCall('reset_password', '{"account":"A-1","password":"hunter2","password":"x"}', { callId: 'p1' })],
+      [assistantMessage('done')],
+    ]);
+    const { agent, executions } = deskAgent(model);
+    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+
+    await runner.run(agent, 'reset', { user: bea });
+
+    expect(executions).toEqual([]);
+    const { spans } = (await receivedTraces())[0]!;
+    const reset = only(spans, 'policy:reset_password');
+    expect(reset.observation).toMatchObject({
+      level: 'WARNING',
+      input: { args: { account: 'A-1', password: '[REDACTED]' } },
+      output: { outcome: 'deny' },
+    });
+    expect(reset.observation.statusMessage).toMatch(/duplicate key/);
+    expect(lf.receiver.allBodies()).not.toContain('hunter2');
+  });
+});
+
+describe('approvals', () => {
+  function refundRun() {
+    const model = new ScriptedModel([
+      [functionCall('refund', { order_id: 'A-1', amount: 80 }, { callId: 'r1' })],
+      [assistantMessage('done')],
+    ]);
+    const { agent, executions } = deskAgent(model);
+    const rec = tracedEnforcer();
+    return { model, agent, executions, rec, runner: new HexgateRunner({ enforcer: rec, tracingDisabled: true }) };
+  }
+
+  it('pause and approved resume: two traces of one session; requested at WARNING, then approved and run', async () => {
+    const { agent, executions, rec, runner } = refundRun();
+
+    const paused = await runner.run(agent, 'refund 80', { user: sam });
+    paused.state.approve(paused.interruptions[0]!);
+    const resumed = await runner.run(agent, paused.state, { user: sam });
+
+    expect(resumed.finalOutput).toBe('done');
+    expect(executions).toHaveLength(1);
+    const traces = await receivedTraces();
+    expect(traces).toHaveLength(2);
+    const [first, second] = traces as [ReceivedTrace, ReceivedTrace];
+    for (const { run } of traces) expect([run.userId, run.sessionId]).toEqual(['sam', 'sess-sam']);
+    expect(first.run.observation.metadata).toMatchObject({ resumed: false, toolsRan: 0 });
+    expect(second.run.observation.metadata).toMatchObject({ resumed: true, toolsRan: 1 });
+
+    const requested = only(first.spans, 'policy:refund');
+    expect(requested.observation).toMatchObject({
+      level: 'WARNING',
+      output: { outcome: 'approval_required', effective: 'approval_required' },
+      metadata: { approval: { status: 'requested' }, toolRan: false, toolStatus: 'pending_approval' },
+    });
+    expectDecision(requested.observation.metadata, rec.decisions[0]!);
+
+    const approved = only(second.spans, 'policy:refund');
+    expect(approved.parentSpanId).toBe(second.run.spanId);
+    expect(approved.observation).toMatchObject({
+      level: 'DEFAULT',
+      output: { outcome: 'approval_required' },
+      metadata: { approval: { status: 'approved' }, toolRan: true, toolStatus: 'ok' },
+    });
+    expectDecision(approved.observation.metadata, rec.decisions[1]!);
+    expect(only(second.spans, 'tool:refund').parentSpanId).toBe(approved.spanId);
+  });
+
+  it('a resume without `user` is traced for the user carried in the run state', async () => {
+    const { agent, executions, runner } = refundRun();
+
+    const paused = await runner.run(agent, 'refund 80', { user: sam });
+    paused.state.approve(paused.interruptions[0]!);
+    await runner.run(agent, paused.state);
+
+    expect(executions).toEqual([{ tool: 'refund', args: { order_id: 'A-1', amount: 80 }, user: undefined }]);
+    const [, second] = await receivedTraces();
+    expect([second!.run.userId, second!.run.sessionId]).toEqual(['sam', 'sess-sam']);
+    expect(only(second!.spans, 'policy:refund').observation.metadata).toMatchObject({
+      approval: { status: 'approved' },
+      toolRan: true,
+    });
+  });
+
+  it('a rejected approval is recorded in the resumed run, at WARNING, and the tool never runs', async () => {
+    const { model, agent, executions, runner } = refundRun();
+
+    const paused = await runner.run(agent, 'refund 80', { user: sam });
+    paused.state.reject(paused.interruptions[0]!);
+    await runner.run(agent, paused.state, { user: sam });
+
+    expect(executions).toEqual([]);
+    expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[approval_required\]/);
+    const [, second] = await receivedTraces();
+    const rejected = only(second!.spans, 'policy:refund');
+    expect(rejected.parentSpanId).toBe(second!.run.spanId);
+    expect(rejected.observation).toMatchObject({
+      level: 'WARNING',
+      metadata: {
+        approval: { status: 'rejected', reason: 'rejected through the run state' },
+        toolRan: false,
+        toolStatus: 'blocked',
+      },
+    });
+  });
+
+  it('an approvalHandler answer is one guardrail per call, with the answer', async () => {
+    const model = new ScriptedModel([
+      [functionCall('refund', { order_id: 'A-1', amount: 80 }, { callId: 'r1' })],
+      [functionCall('refund', { order_id: 'A-2', amount: 90 }, { callId: 'r2' })],
+      [assistantMessage('done')],
+    ]);
+    const { agent, executions } = deskAgent(model);
+    const runner = new HexgateRunner({
+      enforcer: tracedEnforcer(),
+      approvalHandler: ({ args }) => (args as { order_id: string }).order_id === 'A-1',
+      tracingDisabled: true,
+    });
+
+    await runner.run(agent, 'refunds', { user: sam });
+
+    expect(executions.map((e) => e.args)).toEqual([{ order_id: 'A-1', amount: 80 }]);
+    const { spans } = (await receivedTraces())[0]!;
+    const refunds = spans.filter((s) => s.name === 'policy:refund');
+    expect(
+      refunds.map((s) => [s.observation.level, s.observation.metadata.approval, s.observation.metadata.toolStatus]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['DEFAULT', { status: 'approved', reason: expect.any(String) }, 'ok'],
+        ['WARNING', { status: 'rejected', reason: expect.any(String) }, 'blocked'],
+      ]),
+    );
+    expect(refunds).toHaveLength(2);
+  });
+});
+
+describe('streamed runs', () => {
+  it('stay one run until the stream is consumed: the decisions made while streaming are inside it', async () => {
+    const model = new ScriptedModel([
+      [
+        functionCall('get_order', { order_id: 'A-1' }, { callId: 'g1' }),
+        functionCall('refund', { order_id: 'A-1', amount: 400 }, { callId: 'r1' }),
+      ],
+      [assistantMessage('done')],
+    ]);
+    const { agent } = deskAgent(model);
+    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+
+    const stream = await runner.run(agent, 'go', { user: sam, stream: true });
+    // Consumed as text, not by iterating the result: the run ends on `completed`.
+    for await (const _chunk of stream.toTextStream()) {
+      // consume
+    }
+    await stream.completed;
+
+    expect(stream.finalOutput).toBe('done');
+    const traces = await receivedTraces();
+    expect(traces).toHaveLength(1);
+    const { run, spans } = traces[0]!;
+    expect([run.userId, run.sessionId]).toEqual(['sam', 'sess-sam']);
+    // The summary is written when the run ends: it counts calls decided while the stream was read.
+    expect(run.observation.metadata).toMatchObject({
+      decisions: { allow: 1, deny: 1, approval_required: 0 },
+      toolsRan: 1,
+      runStatus: 'ok',
+    });
+    const guardrails = spans.filter(isGuardrail);
+    expect(guardrails.map((g) => [g.name, g.observation.level, g.parentSpanId])).toEqual(
+      expect.arrayContaining([
+        ['policy:get_order', 'DEFAULT', run.spanId],
+        ['policy:refund', 'WARNING', run.spanId],
+      ]),
+    );
+    expect(guardrails).toHaveLength(2);
+  });
+});
+
+describe('failed runs', () => {
+  it('a run that fails, streamed or not, ends at ERROR after the calls it decided', async () => {
+    const failing = () =>
+      new ScriptedModel([
+        [functionCall('get_order', { order_id: 'A-1' }, { callId: 'g1' })],
+        modelError(new Error('model unavailable')),
+      ]);
+    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+
+    await expect(runner.run(deskAgent(failing()).agent, 'go', { user: sam })).rejects.toThrow(/model unavailable/);
+    const stream = await runner.run(deskAgent(failing()).agent, 'go', { user: bea, stream: true });
+    await expect(stream.completed).rejects.toThrow(/model unavailable/);
+
+    const traces = await receivedTraces();
+    expect(traces).toHaveLength(2);
+    for (const { run, spans } of traces) {
+      expect(run.observation.level).toBe('ERROR');
+      expect(run.observation.statusMessage).toMatch(/model unavailable/);
+      expect(run.observation.metadata).toMatchObject({ runStatus: 'error', decisions: { allow: 1 }, toolsRan: 1 });
+      expect(only(spans, 'policy:get_order').parentSpanId).toBe(run.spanId);
+    }
+  });
+});
+
+describe('concurrent users', () => {
+  it('two users on one runner at once: one trace each, nothing of one in the other', async () => {
+    // The responder answers from the request itself, so interleaving does not matter.
+    const respond = modelResponder(({ request }) => {
+      const input = request.input as Array<Record<string, any>>;
+      const done = input.find((i) => i.type === 'function_call_result');
+      if (done) return [assistantMessage(`result: ${JSON.stringify(done.output)}`)];
+      const who = String(input.find((i) => i.role === 'user')?.content);
+      return [
+        functionCall('reset_password', { account: who, password: `secret-of-${who}` }, { callId: `call-${who}` }),
+      ];
+    });
+    const model = new ScriptedModel([respond, respond, respond, respond]);
+    const { agent, executions } = deskAgent(model);
+    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+
+    await Promise.all([runner.run(agent, 'sam', { user: sam }), runner.run(agent, 'bea', { user: bea })]);
+
+    expect(executions).toEqual([{ tool: 'reset_password', args: { account: 'bea' }, user: 'bea' }]);
+    const traces = await receivedTraces();
+    expect(traces).toHaveLength(2);
+    const byUser: Record<string, ReceivedTrace> = Object.fromEntries(traces.map((t) => [t.run.userId, t]));
+    expect(Object.keys(byUser).sort()).toEqual(['bea', 'sam']);
+    for (const [who, { run, spans }] of Object.entries(byUser)) {
+      const user = who === 'sam' ? sam : bea;
+      expect(run.traceMetadata).toMatchObject({ roles: user.roles.join(',') });
+      for (const span of spans) expect([span.userId, span.sessionId]).toEqual([user.id, user.sessionId]);
+      const guardrail = only(spans, 'policy:reset_password');
+      expect(guardrail.observation.input).toEqual({
+        tool: 'reset_password',
+        args: { account: who, password: '[REDACTED]' },
+      });
+      expect(guardrail.observation.metadata.roles).toEqual(user.roles);
+    }
+    expect(only(byUser.sam!.spans, 'policy:reset_password').observation).toMatchObject({
+      level: 'WARNING',
+      metadata: { outcome: 'deny', toolRan: false },
+    });
+    expect(byUser.sam!.spans.some((s) => s.name.startsWith('tool:'))).toBe(false);
+    expect(only(byUser.bea!.spans, 'policy:reset_password').observation).toMatchObject({
+      level: 'DEFAULT',
+      metadata: { outcome: 'allow', toolRan: true, toolStatus: 'ok' },
+    });
+    expect(only(byUser.bea!.spans, 'tool:reset_password').observation.input).toEqual({
+      account: 'bea',
+      password: '[REDACTED]',
+    });
+    const bodies = lf.receiver.allBodies();
+    expect(bodies).not.toContain('secret-of-sam');
+    expect(bodies).not.toContain('secret-of-bea');
+  });
+});
+
+describe('handoffs', () => {
+  it('a blocked handoff is a WARNING guardrail; an allowed one runs inside its guardrail, the next agent in the same trace', async () => {
+    const blockedTriage = new ScriptedModel([
+      [functionCall('transfer_to_billing_desk', {}, { callId: 'h1' })],
+      [assistantMessage('I will handle it myself')],
+    ]);
+    const allowedTriage = new ScriptedModel([[functionCall('transfer_to_billing_desk', {}, { callId: 'h2' })]]);
+    const deskModel = new ScriptedModel([
+      [functionCall('wire_transfer', { amount: 5000 }, { callId: 'w1' })],
+      [assistantMessage('cannot wire that much')],
+    ]);
+    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+
+    await runner.run(triageDesk(blockedTriage, new ScriptedModel([])).triage, 'wire', { user: sam });
+    const result = await runner.run(triageDesk(allowedTriage, deskModel).triage, 'wire', { user: bea });
+
+    expect(result.lastAgent?.name).toBe('billing_desk');
+    const traces = await receivedTraces();
+    expect(traces).toHaveLength(2);
+    const forSam = traces.find((t) => t.run.userId === 'sam')!;
+    const forBea = traces.find((t) => t.run.userId === 'bea')!;
+    expect(only(forSam.spans, 'policy:transfer_to_billing_desk').observation).toMatchObject({
+      level: 'WARNING',
+      metadata: { outcome: 'deny', agentName: 'triage', toolRan: false, toolStatus: 'blocked' },
+    });
+    const handoff = only(forBea.spans, 'policy:transfer_to_billing_desk');
+    expect(handoff.observation).toMatchObject({
+      level: 'DEFAULT',
+      metadata: { outcome: 'allow', toolRan: true, toolStatus: 'ok' },
+    });
+    expect(only(forBea.spans, 'tool:transfer_to_billing_desk').parentSpanId).toBe(handoff.spanId);
+    expect(only(forBea.spans, 'policy:wire_transfer').observation).toMatchObject({
+      level: 'WARNING',
+      metadata: { outcome: 'deny', agentName: 'billing_desk' },
+    });
+  });
+});
+
+describe('wrapOpenAIAgent with the SDK run', () => {
+  it('records every decision with its user, in the trace of a run the application opens', async () => {
+    const model = new ScriptedModel([
+      [functionCall('reset_password', { account: 'A-1', password: 'hunter2' }, { callId: 'p1' })],
+      [assistantMessage('done')],
+    ]);
+    const gated = wrapOpenAIAgent(deskAgent(model).agent, { enforcer: tracedEnforcer() });
+
+    await runWithUser(sam, () => traceRun({ framework: 'my-app', agentName: 'desk' }, () => run(gated, 'reset')));
+
+    const traces = await receivedTraces();
+    expect(traces).toHaveLength(1);
+    const { run: root, spans } = traces[0]!;
+    expect(root).toMatchObject({ name: 'my-app:desk', userId: 'sam', sessionId: 'sess-sam' });
+    const reset = only(spans, 'policy:reset_password');
+    expect(reset.parentSpanId).toBe(root.spanId);
+    expect(reset.observation).toMatchObject({ level: 'WARNING', metadata: { outcome: 'deny' } });
+  });
+});
