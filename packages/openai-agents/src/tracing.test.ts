@@ -9,10 +9,10 @@
 import { type DecisionEvent, runWithUser } from '@hexgate/core';
 import { traceRun } from '@hexgate/tracing';
 import { type ReceivedSpan, setupLangfuseForTest } from '@hexgate/tracing/testing';
-import { run } from '@openai/agents';
+import { Agent, run } from '@openai/agents';
 import { assistantMessage, functionCall, modelError, modelResponder, ScriptedModel } from '@openai/agents/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { toolOutputSeenByModel } from './__fixtures__/kit.ts';
+import { makeTools, toolOutputSeenByModel } from './__fixtures__/kit.ts';
 import {
   bea,
   deskAgent,
@@ -422,6 +422,40 @@ describe('handoffs', () => {
       level: 'WARNING',
       metadata: { outcome: 'deny', agentName: 'billing_desk' },
     });
+  });
+});
+
+describe('agents used as tools', () => {
+  it("the inner agent's decisions nest under the agent tool's execution, in the run's trace", async () => {
+    const tools = makeTools();
+    const innerModel = new ScriptedModel([
+      [functionCall('wire_transfer', { amount: 500 }, { callId: 'w1' })],
+      [assistantMessage('wired')],
+    ]);
+    const inner = new Agent({ name: 'billing_desk', model: innerModel, tools: [tools.wire] });
+    const outerModel = new ScriptedModel([
+      [functionCall('ask_billing', { input: 'wire 500' }, { callId: 'a1' })],
+      [assistantMessage('done')],
+    ]);
+    const front = new Agent({
+      name: 'front',
+      model: outerModel,
+      tools: [inner.asTool({ toolName: 'ask_billing', toolDescription: 'Ask the billing desk' })],
+    });
+    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+
+    await runner.run(front, 'go', { user: bea });
+
+    expect(tools.executions.map((e) => e.tool)).toEqual(['wire_transfer']);
+    const traces = await receivedTraces();
+    expect(traces).toHaveLength(1);
+    const { run, spans } = traces[0]!;
+    expect(only(spans, 'policy:ask_billing').parentSpanId).toBe(run.spanId);
+    const askBilling = only(spans, 'tool:ask_billing');
+    const wire = only(spans, 'policy:wire_transfer');
+    expect(wire.parentSpanId).toBe(askBilling.spanId);
+    expect(wire.observation.metadata).toMatchObject({ outcome: 'allow', agentName: 'billing_desk', toolRan: true });
+    expect(run.observation.metadata).toMatchObject({ decisions: { allow: 2 }, toolsRan: 2 });
   });
 });
 

@@ -22,6 +22,7 @@ roles:
     inherits: [default]
     tools:
       reset_password: { mode: allow }
+      ask_billing: { mode: allow }
       transfer_to_billing_desk: { mode: allow }
       wire_transfer:
         mode: allow
