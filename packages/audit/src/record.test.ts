@@ -2,7 +2,7 @@ import { canonicalJson, sha256Hex } from '@hexgate/core';
 import { describe, expect, it } from 'vitest';
 import { decisionEvent } from './__fixtures__/events.ts';
 import { canonicalRecordJson, GENESIS_HASH, hashRecord } from './index.ts';
-import { cleanText, decisionBody, sealRecord } from './record.ts';
+import { canonical, cleanText, decisionBody, fieldJson, sealRecord } from './record.ts';
 
 describe('audit record hashing', () => {
   const body = decisionBody(
@@ -36,6 +36,43 @@ describe('audit record hashing', () => {
     };
     for (const [key, value] of Object.entries(changed)) {
       expect(hashRecord({ ...rest, [key]: value }), key).not.toBe(hash);
+    }
+  });
+
+  it('encodes canonical JSON exactly like core (key order, escapes, numbers, nesting)', () => {
+    const samples: unknown[] = [
+      null,
+      0,
+      -0,
+      1e21,
+      0.1 + 0.2,
+      'q"\\\n\u0000\uD800😀',
+      [],
+      {},
+      [1, [2, [3, { b: 1, a: 2 }]]],
+      { z: 1, a: { y: [true, false, null], b: 'x' }, A: 0, é: 1, '10': 2, '9': 3, '': 4 },
+      JSON.parse('{"__proto__": {"k": 1}, "b": 2}'),
+    ];
+    for (const v of samples) expect(canonical(v)).toBe(canonicalJson(v));
+    expect(() => canonical(undefined)).toThrow();
+  });
+
+  it('keeps the canonical texts of structured fields for the stores', () => {
+    expect(fieldJson(record, 'args')).toBe(canonicalJson(record.args));
+    expect(fieldJson(record, 'roles')).toBe(canonicalJson(record.roles));
+    expect(fieldJson({ ...record }, 'userAttributes')).toBe(canonicalJson(record.userAttributes));
+  });
+
+  it('hashes consistently whatever the key order of the arguments (integer-like keys, truncation markers)', () => {
+    for (const args of [
+      { b: 1, '10': 1, '9': 2, a: { '2': 0, x: 1 } },
+      { z: 1, y: 2, x: 3, a: 4 },
+      Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`k${i}`, i])),
+    ]) {
+      const sealed = sealRecord(decisionBody(decisionEvent({ args })), 'c', 1, GENESIS_HASH);
+      const { hash, ...rest } = sealed;
+      expect(hash).toBe(sha256Hex(canonicalJson(rest)));
+      expect(hashRecord(JSON.parse(JSON.stringify(sealed)))).toBe(hash);
     }
   });
 

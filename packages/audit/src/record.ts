@@ -4,8 +4,8 @@
  * unchanged, so `verify` can recompute each hash from what was stored.
  */
 import type { ApprovalEvent, ApprovalStatus, DecisionEvent, EnforcementMode, Outcome } from '@hexgate/core';
-import { canonicalJson, sha256Hex } from '@hexgate/core';
-import { type RedactOptions, redact } from './redact.ts';
+import { sha256Hex } from '@hexgate/core';
+import { type RedactOptions, redactWithOrder } from './redact.ts';
 
 export type RecordKind = 'decision' | 'approval' | 'loss';
 
@@ -101,32 +101,148 @@ const HASHED_FIELDS = [
 const PREFIXES = HASHED_FIELDS.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`);
 
 /**
- * Canonical JSON of every field but `hash`: byte-for-byte what
- * `canonicalJson({...record, hash: undefined-removed})` gives (a test checks
- * it), but without sorting the 25 top-level keys for every record.
+ * Canonical JSON exactly as core's `canonicalJson` writes it (keys sorted by
+ * code unit, no whitespace; a test checks they agree), in one loop without
+ * intermediate arrays: it runs for every record on the writer's path.
+ */
+export function canonical(v: unknown): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+    case 'boolean':
+      return JSON.stringify(v);
+    case 'object': {
+      if (Array.isArray(v)) {
+        let out = '[';
+        for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + canonical(v[i]);
+        return `${out}]`;
+      }
+      const keys = Object.keys(v as object);
+      if (keys.length > 1) keys.sort();
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        out += `${i === 0 ? '' : ','}${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`;
+      }
+      return `${out}}`;
+    }
+    default: {
+      const s = JSON.stringify(v);
+      if (s === undefined) throw new TypeError(`not JSON data: ${typeof v}`);
+      return s;
+    }
+  }
+}
+
+/** JSON text to store for a structured field: any valid JSON will do, verify re-canonicalizes it. */
+export function fieldJson(
+  record: AuditRecord,
+  field: 'args' | 'userAttributes' | 'roles' | 'violations' | 'lost',
+): string {
+  return JSON.stringify(record[field]);
+}
+
+// One-shot hashing (Node >= 21.7) skips creating a Hash object per record.
+const oneShot = (
+  globalThis.process?.getBuiltinModule?.('node:crypto') as { hash?: (alg: string, data: string) => string } | undefined
+)?.hash;
+const sha256 = (text: string): string => (oneShot ? oneShot('sha256', text) : sha256Hex(text));
+
+/**
+ * Set on bodies whose nested values (args, user attributes) came out of
+ * `redact` already in canonical key order: then one native JSON.stringify of
+ * the record with its fields in canonical order IS the canonical JSON.
+ */
+const ORDERED = Symbol('hexgate.audit.canonicalOrder');
+type Flagged = { [ORDERED]?: boolean };
+
+/**
+ * Canonical JSON of every field but `hash`: byte-for-byte what core's
+ * `canonicalJson` gives for the record without its hash (a test checks it),
+ * without sorting the 25 top-level keys for every record.
  */
 export function canonicalRecordJson(record: Omit<AuditRecord, 'hash'>): string {
+  if ((record as Flagged)[ORDERED] === true) return JSON.stringify(inFieldOrder(record));
   let out = '';
   for (let i = 0; i < HASHED_FIELDS.length; i++) {
-    const v = (record as unknown as Record<string, unknown>)[HASHED_FIELDS[i] as string];
-    out += PREFIXES[i] + (v === null || typeof v !== 'object' ? jsonScalar(v) : canonicalJson(v));
+    const v = record[HASHED_FIELDS[i] as keyof Omit<AuditRecord, 'hash'>];
+    out +=
+      PREFIXES[i] + (v === null || v === undefined ? 'null' : typeof v === 'object' ? canonical(v) : JSON.stringify(v));
   }
   return `${out}}`;
 }
 
-function jsonScalar(v: unknown): string {
-  if (v === undefined) return 'null';
-  return JSON.stringify(v);
+/** The record as an object whose keys are in canonical order (the literal fixes the order). */
+function inFieldOrder(r: Omit<AuditRecord, 'hash'>): Record<string, unknown> {
+  return {
+    agent: r.agent,
+    approvalStatus: r.approvalStatus,
+    approver: r.approver,
+    args: r.args,
+    argsHash: r.argsHash,
+    chain: r.chain,
+    decidingRole: r.decidingRole,
+    decisionId: r.decisionId,
+    effective: r.effective,
+    evaluationMs: r.evaluationMs,
+    kind: r.kind,
+    lost: r.lost,
+    mode: r.mode,
+    outcome: r.outcome,
+    policyDigest: r.policyDigest,
+    prevHash: r.prevHash,
+    reason: r.reason,
+    roles: r.roles,
+    seq: r.seq,
+    sessionId: r.sessionId,
+    timestamp: r.timestamp,
+    tool: r.tool,
+    userAttributes: r.userAttributes,
+    userId: r.userId,
+    violations: r.violations,
+  };
 }
 
 export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
-  return sha256Hex(canonicalRecordJson(record));
+  return sha256(canonicalRecordJson(record));
 }
 
 /** Gives a body its place in a chain and seals it. */
 export function sealRecord(body: RecordBody, chain: string, seq: number, prevHash: string): AuditRecord {
-  const unsealed = { ...body, chain, seq, prevHash };
-  return { ...unsealed, hash: hashRecord(unsealed) };
+  // One object of one shape for every record (no intermediate spreads): this runs per record.
+  const record = {
+    chain,
+    seq,
+    kind: body.kind,
+    decisionId: body.decisionId,
+    timestamp: body.timestamp,
+    agent: body.agent,
+    tool: body.tool,
+    userId: body.userId,
+    sessionId: body.sessionId,
+    roles: body.roles,
+    decidingRole: body.decidingRole,
+    outcome: body.outcome,
+    effective: body.effective,
+    mode: body.mode,
+    reason: body.reason,
+    violations: body.violations,
+    args: body.args,
+    argsHash: body.argsHash,
+    userAttributes: body.userAttributes,
+    policyDigest: body.policyDigest,
+    evaluationMs: body.evaluationMs,
+    approvalStatus: body.approvalStatus,
+    approver: body.approver,
+    lost: body.lost,
+    prevHash,
+    hash: '',
+  };
+  const ordered = (body as Flagged)[ORDERED] === true;
+  record.hash = sha256(ordered ? JSON.stringify(inFieldOrder(record)) : canonicalRecordJson(record));
+  return record;
 }
 
 /**
@@ -168,13 +284,21 @@ function ms(n: number | undefined): number | null {
   return typeof n === 'number' && Number.isFinite(n) ? Math.round(n * 1e6) / 1e6 : null;
 }
 
-function redactedOrNull(v: unknown, options: RedactOptions | undefined): unknown {
-  return v === undefined || v === null ? null : redact(v, options);
+interface Redacted {
+  value: unknown;
+  /** Every object key came out sorted (no integer-like keys, which JS always lists first). */
+  ordered: boolean;
+}
+
+function redactedOrNull(v: unknown, options: RedactOptions | undefined): Redacted {
+  return v === undefined || v === null ? { value: null, ordered: true } : redactWithOrder(v, options);
 }
 
 export function decisionBody(event: DecisionEvent, options?: RedactOptions): RecordBody {
   const d = event.decision;
-  return {
+  const args = redactedOrNull(event.args, options);
+  const attributes = redactedOrNull(event.user?.attributes, options);
+  const body: RecordBody & Flagged = {
     kind: 'decision',
     decisionId: d.id,
     timestamp: isoTime(d.timestamp),
@@ -189,20 +313,22 @@ export function decisionBody(event: DecisionEvent, options?: RedactOptions): Rec
     mode: d.mode,
     reason: text(d.reason),
     violations: textList(d.violations),
-    args: redactedOrNull(event.args, options),
+    args: args.value,
     argsHash: null,
-    userAttributes: redactedOrNull(event.user?.attributes, options),
+    userAttributes: attributes.value,
     policyDigest: text(d.policyDigest),
     evaluationMs: ms(d.evaluationMs),
     approvalStatus: null,
     approver: null,
     lost: null,
   };
+  if (args.ordered && attributes.ordered) body[ORDERED] = true;
+  return body;
 }
 
 export function approvalBody(event: ApprovalEvent): RecordBody {
   const d = event.decision;
-  return {
+  const body: RecordBody & Flagged = {
     kind: 'approval',
     decisionId: d.id,
     timestamp: isoTime(event.timestamp),
@@ -226,7 +352,10 @@ export function approvalBody(event: ApprovalEvent): RecordBody {
     approvalStatus: event.status,
     approver: text(event.approver ?? null),
     lost: null,
+    // No nested objects but roles/violations (string lists): canonical as is.
+    [ORDERED]: true,
   };
+  return body;
 }
 
 export function lossBody(lost: LossNotice): RecordBody {
@@ -234,7 +363,7 @@ export function lossBody(lost: LossNotice): RecordBody {
     lost.dropped > 0 ? `${lost.dropped} dropped (queue full)` : '',
     lost.refused > 0 ? `${lost.refused} refused and denied (audit unavailable)` : '',
   ].filter(Boolean);
-  return {
+  const body: RecordBody & Flagged = {
     kind: 'loss',
     decisionId: null,
     timestamp: new Date().toISOString(),
@@ -256,6 +385,9 @@ export function lossBody(lost: LossNotice): RecordBody {
     evaluationMs: null,
     approvalStatus: null,
     approver: null,
-    lost,
+    // Key order of `lost` fixed here: dropped, refused, since, until (sorted).
+    lost: { dropped: lost.dropped, refused: lost.refused, since: lost.since, until: lost.until },
+    [ORDERED]: true,
   };
+  return body;
 }

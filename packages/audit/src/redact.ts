@@ -106,6 +106,11 @@ interface State {
   readonly maxDepth: number;
   budget: number;
   readonly seen: Set<object>;
+  /**
+   * Whether some object's keys may not be in sorted order: an integer-like key
+   * (JS lists those first, whatever the insertion order) or a truncation marker.
+   */
+  unordered: boolean;
 }
 
 /** Cuts a string to `max` characters without splitting a surrogate pair, noting the original size. */
@@ -123,6 +128,17 @@ export function truncateString(s: string, max: number): string {
  * a password was given without seeing it.
  */
 export function redact(value: unknown, options: RedactOptions = {}): unknown {
+  return redactWithOrder(value, options).value;
+}
+
+const INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
+
+/**
+ * `redact`, plus whether every object in the result lists its keys in
+ * canonical (sorted) order, which the audit trail uses to hash with one
+ * native JSON.stringify. Internal.
+ */
+export function redactWithOrder(value: unknown, options: RedactOptions = {}): { value: unknown; ordered: boolean } {
   const extra = options.secretKeys ?? [];
   const exact = new Set(extra.filter((p): p is string => typeof p === 'string').map(normalizeKey));
   const patterns = extra.filter((p): p is RegExp => p instanceof RegExp);
@@ -139,8 +155,10 @@ export function redact(value: unknown, options: RedactOptions = {}): unknown {
     maxDepth: positive(options.maxDepth, DEFAULT_REDACT_OPTIONS.maxDepth),
     budget: positive(options.maxTotalChars, DEFAULT_REDACT_OPTIONS.maxTotalChars),
     seen: new Set(),
+    unordered: false,
   };
-  return walk(value, 0, state);
+  const out = walk(value, 0, state);
+  return { value: out, ordered: !state.unordered };
 }
 
 function positive(v: number | undefined, fallback: number): number {
@@ -200,13 +218,16 @@ function walkArray(list: readonly unknown[], depth: number, st: State): unknown[
 }
 
 function walkObject(obj: Record<string, unknown>, depth: number, st: State): Record<string, unknown> {
+  // Sorted keys: the output reads the same whatever order the caller built it in.
   const keys = Object.keys(obj);
+  if (keys.length > 1) keys.sort();
   const n = Math.min(keys.length, st.maxEntries);
   // A null prototype keeps a `__proto__` key an ordinary own property.
   const out: Record<string, unknown> = Object.create(null);
   for (let i = 0; i < n; i++) {
     const key = keys[i] as string;
     st.budget -= key.length;
+    if (!st.unordered && INDEX_KEY.test(key)) st.unordered = true;
     if (st.secret(key)) {
       out[key] = st.replacement;
       continue;
@@ -215,7 +236,10 @@ function walkObject(obj: Record<string, unknown>, depth: number, st: State): Rec
     // Like JSON.stringify: an undefined member is left out, not turned into null.
     if (v !== undefined) out[key] = v;
   }
-  if (keys.length > n) out['[truncated]'] = `${keys.length - n} more keys, ${keys.length} in all`;
+  if (keys.length > n) {
+    out['[truncated]'] = `${keys.length - n} more keys, ${keys.length} in all`;
+    st.unordered = true;
+  }
   return out;
 }
 

@@ -5,7 +5,7 @@
  * surrogates survive); reading a row back gives the very record that was
  * hashed.
  */
-import type { AuditRecord } from '../record.ts';
+import { type AuditRecord, fieldJson } from '../record.ts';
 
 export const TABLE = 'hexgate_audit';
 export const CHAINS_TABLE = 'hexgate_audit_chains';
@@ -42,40 +42,47 @@ export const COLUMNS = [
 
 export const COLUMN_LIST = COLUMNS.join(', ');
 
-function json(v: unknown): string | null {
-  return v === null || v === undefined ? null : JSON.stringify(v);
+/** JSON text of a structured field; SQL NULL for null. */
+function json(r: AuditRecord, field: 'args' | 'userAttributes' | 'lost'): string | null {
+  return r[field] === null || r[field] === undefined ? null : fieldJson(r, field);
 }
 
 /** Values in `COLUMNS` order. */
 export function recordToRow(r: AuditRecord): (string | number | null)[] {
-  return [
-    r.chain,
-    r.seq,
-    r.kind,
-    r.decisionId,
-    r.timestamp,
-    r.agent,
-    r.tool,
-    r.userId,
-    r.sessionId,
-    JSON.stringify(r.roles),
-    r.decidingRole,
-    r.outcome,
-    r.effective,
-    r.mode,
-    r.reason,
-    JSON.stringify(r.violations),
-    json(r.args),
-    r.argsHash,
-    json(r.userAttributes),
-    r.policyDigest,
-    r.evaluationMs,
-    r.approvalStatus,
-    r.approver,
-    json(r.lost),
-    r.prevHash,
-    r.hash,
-  ];
+  const row: (string | number | null)[] = new Array(COLUMNS.length);
+  writeRow(r, row, 0);
+  return row;
+}
+
+/** Writes a record's values into `out` from `offset` (multi-row inserts fill one flat array). */
+export function writeRow(r: AuditRecord, out: (string | number | null)[], offset: number): void {
+  let i = offset;
+  out[i++] = r.chain;
+  out[i++] = r.seq;
+  out[i++] = r.kind;
+  out[i++] = r.decisionId;
+  out[i++] = r.timestamp;
+  out[i++] = r.agent;
+  out[i++] = r.tool;
+  out[i++] = r.userId;
+  out[i++] = r.sessionId;
+  out[i++] = fieldJson(r, 'roles');
+  out[i++] = r.decidingRole;
+  out[i++] = r.outcome;
+  out[i++] = r.effective;
+  out[i++] = r.mode;
+  out[i++] = r.reason;
+  out[i++] = fieldJson(r, 'violations');
+  out[i++] = json(r, 'args');
+  out[i++] = r.argsHash;
+  out[i++] = json(r, 'userAttributes');
+  out[i++] = r.policyDigest;
+  out[i++] = r.evaluationMs;
+  out[i++] = r.approvalStatus;
+  out[i++] = r.approver;
+  out[i++] = json(r, 'lost');
+  out[i++] = r.prevHash;
+  out[i] = r.hash;
 }
 
 function parsed(v: unknown): unknown {

@@ -9,7 +9,7 @@
 import pg from 'pg';
 import { type AuditRecord, GENESIS_HASH } from '../record.ts';
 import { type AuditSink, assertContinues, type ChainHead } from '../sink.ts';
-import { CHAINS_TABLE, COLUMN_LIST, COLUMNS, recordToRow, TABLE } from './columns.ts';
+import { CHAINS_TABLE, COLUMN_LIST, COLUMNS, TABLE } from './columns.ts';
 import { type Row, SqlAuditStore, type SqlDb, type SqlExec } from './sql-store.ts';
 
 export interface PostgresAuditOptions {
@@ -74,11 +74,50 @@ const SCHEMA = [
 // Arbitrary constant: serializes schema creation between processes.
 const SCHEMA_LOCK = 0x68657867;
 
+// The whole batch travels as ONE json parameter (serialized natively by
+// JSON.stringify), and json_to_recordset types the columns server-side.
+// `json`, not `jsonb`: jsonb would reject \u0000 in text; the JSON-text columns
+// (args, user attributes, loss notice) arrive as strings, so nothing is
+// unescaped into a NUL.
 const INSERT = `WITH ins AS (
   INSERT INTO ${TABLE} (${COLUMN_LIST})
-  SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')})
+  SELECT ${COLUMN_LIST} FROM json_to_recordset($1::json) AS x(${COLUMNS.map((c) => `${c} ${COLUMN_TYPES[c]}`).join(', ')})
 )
-UPDATE ${CHAINS_TABLE} SET head_seq = $${COLUMNS.length + 1}, head_hash = $${COLUMNS.length + 2} WHERE chain = $${COLUMNS.length + 3}`;
+UPDATE ${CHAINS_TABLE} SET head_seq = $2, head_hash = $3 WHERE chain = $4`;
+
+const nullableJson = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** One record as a json_to_recordset row (keys = column names). */
+function toJsonRow(r: AuditRecord): Record<(typeof COLUMNS)[number], unknown> {
+  return {
+    chain: r.chain,
+    seq: r.seq,
+    kind: r.kind,
+    decision_id: r.decisionId,
+    ts: r.timestamp,
+    agent: r.agent,
+    tool: r.tool,
+    user_id: r.userId,
+    session_id: r.sessionId,
+    roles: r.roles,
+    deciding_role: r.decidingRole,
+    outcome: r.outcome,
+    effective: r.effective,
+    mode: r.mode,
+    reason: r.reason,
+    violations: r.violations,
+    args: nullableJson(r.args),
+    args_hash: r.argsHash,
+    user_attributes: nullableJson(r.userAttributes),
+    policy_digest: r.policyDigest,
+    evaluation_ms: r.evaluationMs,
+    approval_status: r.approvalStatus,
+    approver: r.approver,
+    lost: nullableJson(r.lost),
+    prev_hash: r.prevHash,
+    hash: r.hash,
+  };
+}
 
 // Creates the chain's row if needed and locks it; RETURNING gives the stored head.
 const LOCK_HEAD = `INSERT INTO ${CHAINS_TABLE} (chain, head_seq, head_hash, anchor_seq, anchor_hash)
@@ -210,16 +249,12 @@ export class PostgresAudit extends SqlAuditStore implements AuditSink {
     const first = records[0];
     const last = records[records.length - 1];
     if (!first || !last) return;
-    const columns: unknown[][] = COLUMNS.map(() => new Array(records.length));
-    for (let i = 0; i < records.length; i++) {
-      const row = recordToRow(records[i] as AuditRecord);
-      for (let c = 0; c < row.length; c++) (columns[c] as unknown[])[i] = row[c];
-    }
+    const batch = JSON.stringify(records.map(toJsonRow));
     await this.pg.withClient(async (client) => {
       const locked = await client.query(LOCK_HEAD, [first.chain, GENESIS_HASH]);
       const row = locked.rows[0] as Row;
       assertContinues({ seq: Number(row.head_seq), hash: String(row.head_hash) }, records);
-      await client.query(INSERT, [...columns, last.seq, last.hash, last.chain]);
+      await client.query(INSERT, [batch, last.seq, last.hash, last.chain]);
     });
   }
 }
