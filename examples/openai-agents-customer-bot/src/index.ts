@@ -8,7 +8,9 @@
  *
  * One `HexgateRunner` and one agent serve both; the user is given per run.
  * Without OPENAI_API_KEY the model is scripted (offline, a few hundred ms);
- * with it, the real model drives the same agent and the same policy.
+ * with it, the real model drives the same agent and the same policy. With
+ * LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY set, every run and decision is
+ * also traced to Langfuse (src/langfuse.ts).
  *
  *   pnpm demo        (or: pnpm --filter @examples/openai-agents-customer-bot start)
  */
@@ -16,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ApprovalEvent, createEnforcer, type DecisionEvent, loadPolicySync, type User } from '@hexgate/core';
 import { HexgateRunner } from '@hexgate/openai-agents';
 import { Agent, RunState, type RunToolApprovalItem } from '@openai/agents';
+import { startLangfuse } from './langfuse.ts';
 import { createPrinter } from './print.ts';
 import { type ScriptedCall, scriptedSupportModel } from './scripted-model.ts';
 import { createSupportTools } from './support-tools.ts';
@@ -102,7 +105,8 @@ export async function main(
       print.effect(line);
     }),
   });
-  // One runner, one agent, every user. Tracing is off so the demo never touches the network on its own.
+  // One runner, one agent, every user. The SDK's own tracing (to OpenAI) is off, so the demo never touches
+  // the network on its own; hexgate's tracing is on only when a provider is registered (src/langfuse.ts).
   const runner = new HexgateRunner({ enforcer, tracingDisabled: true });
 
   print.banner(
@@ -134,5 +138,14 @@ export async function main(
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main();
+  const stopLangfuse = startLangfuse();
+  try {
+    await main();
+  } finally {
+    // Flushes the traces before the process exits; an unreachable Langfuse must not fail the demo.
+    await stopLangfuse?.().then(
+      () => console.log(`traces sent to ${process.env.LANGFUSE_BASE_URL ?? 'https://cloud.langfuse.com'}`),
+      (e: unknown) => console.error(`Langfuse: could not send the traces (${(e as Error)?.message ?? e})`),
+    );
+  }
 }
