@@ -12,7 +12,13 @@ export {
   createAuditTrail,
   type FailureMode,
 } from './audit-trail.ts';
-export { AUDIT_USAGE, type CommandIO, runAuditCommand } from './cli/run-audit-command.ts';
+export {
+  AUDIT_OPTIONS,
+  AUDIT_USAGE,
+  type CommandIO,
+  runAuditCommand,
+  runParsedAuditCommand,
+} from './cli/run-audit-command.ts';
 export { CSV_COLUMNS } from './export-format.ts';
 export {
   JsonlAudit,

@@ -4,6 +4,7 @@
  * (a bare path ending in .db/.sqlite/.sqlite3 or .jsonl works too).
  */
 import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { loadJsonl, verifyJsonl } from './jsonl/jsonl-audit.ts';
 import { postgresAudit } from './sql/postgres-audit.ts';
 import { sqliteAudit } from './sql/sqlite-audit.ts';
@@ -39,12 +40,19 @@ export function parseAuditUrl(url: string): ParsedAuditUrl {
 export interface OpenAuditStoreOptions {
   /** Create a missing SQLite file (default false: a typo should not silently query an empty database). */
   readonly create?: boolean;
+  /** Base directory for relative file paths (default: the process's working directory). */
+  readonly cwd?: string;
 }
 
 /** Opens a store for queries. A JSONL file is loaded into memory (read-only; no cleanup). */
 export async function openAuditStore(url: string, options: OpenAuditStoreOptions = {}): Promise<AuditStore> {
-  const { kind, target } = parseAuditUrl(url);
-  if (kind === 'postgres') return postgresAudit(target);
+  const parsed = parseAuditUrl(url);
+  const { kind } = parsed;
+  if (kind === 'postgres') return postgresAudit(parsed.target);
+  const target =
+    parsed.target === ':memory:' || isAbsolute(parsed.target) || !options.cwd
+      ? parsed.target
+      : resolve(options.cwd, parsed.target);
   if (target !== ':memory:' && !existsSync(target) && !(kind === 'sqlite' && options.create)) {
     throw new Error(`no audit ${kind === 'jsonl' ? 'file' : 'database'} at ${target}`);
   }

@@ -187,6 +187,21 @@ describe('hexgate audit: errors and options', () => {
     expect(cleanup).toMatchObject({ code: 1, err: expect.stringContaining('not supported for JSONL') });
   });
 
+  it('resolves relative paths against the given cwd, and runs pre-parsed options', async () => {
+    const { runParsedAuditCommand, AUDIT_OPTIONS } = await import('../index.ts');
+    expect(Object.keys(AUDIT_OPTIONS)).toContain('older-than');
+    let out = '';
+    const io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => {} }, env: {}, cwd: dir };
+    expect(await runAuditCommand(['verify', '--db', 'sqlite:./cli.db'], io)).toBe(0);
+    expect(
+      await runParsedAuditCommand(
+        { values: { db: 'sqlite:cli.db', format: 'json' }, positionals: ['trail', 'bob'] },
+        io,
+      ),
+    ).toBe(0);
+    expect(out).toContain('"userId": "bob"');
+  });
+
   it('usage errors exit 2 with a message', async () => {
     expect(await cli()).toMatchObject({ code: 2, err: expect.stringContaining('Usage: hexgate audit') });
     expect(await cli('list')).toMatchObject({ code: 2, err: expect.stringContaining('no database') });

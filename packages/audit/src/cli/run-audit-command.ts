@@ -5,6 +5,7 @@
  * a broken chain), 2 usage error.
  */
 import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Outcome } from '@hexgate/core';
 import { csvHeader, csvRow } from '../export-format.ts';
@@ -19,6 +20,8 @@ export interface CommandIO {
   readonly stderr: { write(chunk: string): unknown };
   /** Environment (default `process.env`): `HEXGATE_AUDIT_DB`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Relative file paths (`--db sqlite:./x.db`, `--out`) resolve against this (default `process.cwd()`). */
+  readonly cwd?: string;
 }
 
 export const AUDIT_USAGE = `Usage: hexgate audit <command> [options]
@@ -49,7 +52,8 @@ Options:
 
 class UsageError extends Error {}
 
-const OPTIONS = {
+/** The options of every `hexgate audit` command, as `util.parseArgs` takes them (`--help` aside). */
+export const AUDIT_OPTIONS = {
   db: { type: 'string' },
   format: { type: 'string' },
   tool: { type: 'string' },
@@ -71,8 +75,9 @@ const OPTIONS = {
   'older-than': { type: 'string' },
   yes: { type: 'boolean' },
   out: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
+
+const OPTIONS = { ...AUDIT_OPTIONS, help: { type: 'boolean', short: 'h' } } as const;
 
 const OUTCOMES = ['allow', 'deny', 'approval_required'];
 const KINDS = ['decision', 'approval', 'loss'];
@@ -260,7 +265,7 @@ async function runCommand(
       if (fmt !== 'csv' && fmt !== 'json') throw new UsageError('export --format must be csv or json');
       const { limit: _l, cursor: _c, ...rest } = q;
       if (v.out) {
-        const file = createWriteStream(v.out);
+        const file = createWriteStream(resolve(io.cwd ?? process.cwd(), v.out));
         const count = await store.export(rest, fmt, (chunk) => {
           if (!file.write(chunk)) return new Promise<void>((resolve) => file.once('drain', () => resolve()));
         });
@@ -313,7 +318,11 @@ async function runCommand(
   }
 }
 
-export async function runAuditCommand(argv: readonly string[], io: CommandIO = process): Promise<number> {
+function processIo(): CommandIO {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+export async function runAuditCommand(argv: readonly string[], io: CommandIO = processIo()): Promise<number> {
   let parsed: { values: Values; positionals: string[] };
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
@@ -321,8 +330,19 @@ export async function runAuditCommand(argv: readonly string[], io: CommandIO = p
     io.stderr.write(`hexgate audit: ${(e as Error).message}\n\n${AUDIT_USAGE}`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  const [cmd, ...rest] = positionals;
+  return runParsedAuditCommand(parsed, io);
+}
+
+/**
+ * The same, for a CLI framework that already parsed `AUDIT_OPTIONS`
+ * (positionals: the command, then its arguments, e.g. `['trail', 'alice']`).
+ */
+export async function runParsedAuditCommand(
+  parsed: { readonly values: Record<string, unknown>; readonly positionals: readonly string[] },
+  io: CommandIO = processIo(),
+): Promise<number> {
+  const values = parsed.values as Values;
+  const [cmd, ...rest] = parsed.positionals;
   if (values.help || !cmd || cmd === 'help') {
     (values.help || cmd === 'help' ? io.stdout : io.stderr).write(AUDIT_USAGE);
     return values.help || cmd === 'help' ? 0 : 2;
@@ -345,7 +365,7 @@ export async function runAuditCommand(argv: readonly string[], io: CommandIO = p
   }
   let store: AuditStore | undefined;
   try {
-    store = await openAuditStore(db);
+    store = await openAuditStore(db, { cwd: io.cwd ?? process.cwd() });
     return await runCommand(cmd, values, rest, store, io);
   } catch (e) {
     // RangeError: an option value the store could not use (a bad --since, --last or --cursor).

@@ -6,7 +6,8 @@
  * the head, commit. The row lock serializes writers from any number of
  * processes, so they cannot fork a chain.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type * as pg from 'pg';
 import { type AuditRecord, GENESIS_HASH } from '../record.ts';
 import { type AuditSink, assertContinues, type ChainHead } from '../sink.ts';
 import { CHAINS_TABLE, COLUMN_LIST, COLUMNS, TABLE } from './columns.ts';
@@ -49,6 +50,16 @@ const COLUMN_TYPES: Record<(typeof COLUMNS)[number], string> = {
   prev_hash: 'text',
   hash: 'text',
 };
+
+/**
+ * `pg` is loaded on first use: SQLite/JSONL users (and the CLI on a SQLite
+ * file) never load it. It is CommonJS, hence `require`.
+ */
+let pgModule: typeof pg | undefined;
+function loadPg(): typeof pg {
+  pgModule ??= createRequire(import.meta.url)('pg') as typeof pg;
+  return pgModule;
+}
 
 const NOT_NULL = new Set(['chain', 'seq', 'kind', 'ts', 'roles', 'violations', 'prev_hash', 'hash']);
 
@@ -216,7 +227,7 @@ export class PostgresAudit extends SqlAuditStore implements AuditSink {
   constructor(options: PostgresAuditOptions) {
     const pool =
       options?.pool ??
-      new pg.Pool({
+      new (loadPg().Pool)({
         connectionString: options?.connectionString,
         max: Math.max(1, Math.floor(options?.poolSize ?? 4)),
         // Idle connections must not keep a finished process alive.
