@@ -3,8 +3,7 @@
  * `--role` and `--ctx` (or a test case's `user:`), and warns about role names
  * the policy does not define, which silently fall back to `default`.
  */
-import { describePolicy, type Policy, type User } from '@hexgate/core';
-import { didYouMean } from './suggest.ts';
+import { describePolicy, didYouMean, type Policy, type User } from '@hexgate/core';
 
 export interface CallerInput {
   readonly id?: string | undefined;

@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { didYouMean } from '@hexgate/core';
 import { type CliIo, colorsEnabled, createStyle } from './cli-io.ts';
 import { type Command, type CommandContext, EXIT, UsageError } from './command.ts';
 import { type CommandEntry, commands } from './commands/index.ts';
-import { didYouMean } from './suggest.ts';
 
 const PROGRAM = 'hexgate';
 

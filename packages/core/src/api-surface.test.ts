@@ -23,6 +23,7 @@ describe('public API surface', () => {
       'decisionPayload',
       'decisionText',
       'describePolicy',
+      'didYouMean',
       'formatIssue',
       'getUser',
       'hashArgs',

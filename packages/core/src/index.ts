@@ -63,5 +63,6 @@ export {
   readPolicyFiles,
 } from './policy/load-policy.ts';
 export type { Policy, SourceLocation } from './policy/policy.ts';
+export { didYouMean } from './policy/suggest.ts';
 export { isSecretKey, REDACTED, type RedactOptions, redact } from './redact.ts';
 export { getUser, runWithoutUser, runWithUser, tryGetUser, type User } from './user-scope.ts';

@@ -14,9 +14,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { didYouMean } from '@hexgate/core';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { didYouMean } from '../suggest.ts';
 import { type Problem, readYamlSource, type YamlSource } from './yaml-source.ts';
 
 export const EXPECTS = ['allow', 'deny', 'approval_required'] as const;
