@@ -31,4 +31,5 @@ export const commands: readonly CommandEntry[] = [
   command('policy build', 'write a (signed) policy bundle', () => import('./policy-build.ts')),
   command('policy keygen', 'create an Ed25519 key pair for signing bundles', () => import('./policy-keygen.ts')),
   command('policy verify', 'check a bundle: signature, hashes, expiry, policy', () => import('./policy-verify.ts')),
+  command('audit', 'query and verify the decision audit trail (list, blocked, stats, ...)', () => import('./audit.ts')),
 ];
