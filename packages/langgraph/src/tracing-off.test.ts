@@ -5,33 +5,24 @@
  * no other test's provider is registered here.)
  */
 import { isTracingEnabled } from '@hexgate/tracing';
-import { type OtlpReceiver, setupLangfuseForTest, startOtlpReceiver } from '@hexgate/tracing/testing';
-import { LangfuseSpanProcessor } from '@langfuse/otel';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { type LangfuseTestSetup, setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask } from './__fixtures__/agents.ts';
 import { alice, runScenario, SECRET, thread, tracedAgent } from './__fixtures__/tracing.ts';
 
-let receiver: OtlpReceiver;
-let unregistered: NodeTracerProvider;
+// Langfuse set up completely, but its provider is never registered: tracing is off.
+let off: LangfuseTestSetup;
 beforeAll(async () => {
-  receiver = await startOtlpReceiver();
-  // Langfuse configured but never registered: no provider.register().
-  unregistered = new NodeTracerProvider({
-    spanProcessors: [new LangfuseSpanProcessor({ publicKey: 'pk', secretKey: 'sk', baseUrl: receiver.url })],
-  });
+  off = await setupLangfuseForTest({ register: false });
 });
-afterAll(async () => {
-  await unregistered.shutdown();
-  await receiver.close();
-});
+afterAll(() => off.shutdown());
 
 describe('no tracer provider registered', () => {
   it('exports nothing, and decisions, tool results and executions equal those of a traced run', async () => {
     expect(isTracingEnabled()).toBe(false);
     const untraced = await runScenario('createAgent');
-    await unregistered.forceFlush();
-    expect(receiver.requests).toHaveLength(0);
+    await off.flush();
+    expect(off.receiver.requests).toHaveLength(0);
 
     const lf = await setupLangfuseForTest();
     let traced: Awaited<ReturnType<typeof runScenario>>;
@@ -79,7 +70,7 @@ describe('no tracer provider registered', () => {
     for await (const _ of stream) {
       // drain
     }
-    await unregistered.forceFlush();
-    expect(receiver.requests).toHaveLength(0);
+    await off.flush();
+    expect(off.receiver.requests).toHaveLength(0);
   });
 });

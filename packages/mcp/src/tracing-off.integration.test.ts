@@ -5,9 +5,7 @@
  * server gives.
  */
 import { isTracingEnabled } from '@hexgate/tracing';
-import { type OtlpReceiver, setupLangfuseForTest, startOtlpReceiver } from '@hexgate/tracing/testing';
-import { LangfuseSpanProcessor } from '@langfuse/otel';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { type LangfuseTestSetup, setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildServer,
@@ -18,19 +16,12 @@ import {
   stableDecision,
 } from './__fixtures__/traced-server.ts';
 
-let receiver: OtlpReceiver;
-let unregistered: NodeTracerProvider;
+// Langfuse set up completely, but its provider is never registered: tracing is off.
+let off: LangfuseTestSetup;
 beforeAll(async () => {
-  receiver = await startOtlpReceiver();
-  // Langfuse set up, but the provider is never registered.
-  unregistered = new NodeTracerProvider({
-    spanProcessors: [new LangfuseSpanProcessor({ publicKey: 'pk', secretKey: 'sk', baseUrl: receiver.url })],
-  });
+  off = await setupLangfuseForTest({ register: false });
 });
-afterAll(async () => {
-  await unregistered.shutdown();
-  await receiver.close();
-});
+afterAll(() => off.shutdown());
 
 /** Everything observable about the scenario except tracing. */
 async function scenario() {
@@ -65,8 +56,8 @@ describe('no tracer provider registered', () => {
   it('exports nothing, and results and decisions are those of a traced server', async () => {
     expect(isTracingEnabled()).toBe(false);
     const untraced = await scenario();
-    await unregistered.forceFlush();
-    expect(receiver.requests).toHaveLength(0);
+    await off.flush();
+    expect(off.receiver.requests).toHaveLength(0);
 
     // Sanity: the scenario covers allow, deny, approval (approved and rejected) and a tool error.
     expect(untraced.results.map((r) => r.isError)).toEqual([false, true, false, false, true, true, false, true, true]);

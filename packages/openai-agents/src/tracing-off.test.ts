@@ -7,7 +7,6 @@
 import { isTracingEnabled } from '@hexgate/tracing';
 import { setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
-import { context, propagation, trace } from '@opentelemetry/api';
 import { expect, it } from 'vitest';
 import { toolOutputSeenByModel } from './__fixtures__/kit.ts';
 import { bea, deskAgent, sam, tracedEnforcer } from './__fixtures__/traced-desk.ts';
@@ -56,12 +55,9 @@ async function observe() {
 }
 
 it('exports nothing without a registered provider, and runs exactly as a traced run does', async () => {
-  const lf = await setupLangfuseForTest();
+  // Langfuse is set up and pointed at the receiver, but not registered.
+  const lf = await setupLangfuseForTest({ register: false });
   try {
-    // Langfuse is set up and pointed at the receiver, but not registered.
-    trace.disable();
-    context.disable();
-    propagation.disable();
     expect(isTracingEnabled()).toBe(false);
     const untraced = await observe();
     await lf.flush();

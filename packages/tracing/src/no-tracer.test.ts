@@ -5,29 +5,20 @@
  */
 
 import { PolicyDeniedError, runWithUser } from '@hexgate/core';
-import { LangfuseSpanProcessor } from '@langfuse/otel';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executions, makeEnforcer, simulatedRun, standardCalls } from './__fixtures__/simulated-agent.ts';
 import { isTracingEnabled, recordDecision, traceRun, traceRunStream, traceToolCall } from './index.ts';
-import { type OtlpReceiver, setupLangfuseForTest, startOtlpReceiver } from './testing/index.ts';
+import { type LangfuseTestSetup, setupLangfuseForTest } from './testing/index.ts';
 
 const alice = { id: 'alice', roles: ['support'], sessionId: 'sess-alice' };
 const bob = { id: 'bob', roles: [], sessionId: 'sess-bob' };
 
-let receiver: OtlpReceiver;
-let unregistered: NodeTracerProvider;
+// Langfuse set up completely, but its provider is never registered: tracing is off.
+let off: LangfuseTestSetup;
 beforeAll(async () => {
-  receiver = await startOtlpReceiver();
-  // Langfuse set up but never registered (no provider.register(), no setLangfuseTracerProvider).
-  unregistered = new NodeTracerProvider({
-    spanProcessors: [new LangfuseSpanProcessor({ publicKey: 'pk', secretKey: 'sk', baseUrl: receiver.url })],
-  });
+  off = await setupLangfuseForTest({ register: false });
 });
-afterAll(async () => {
-  await unregistered.shutdown();
-  await receiver.close();
-});
+afterAll(() => off.shutdown());
 
 /** Everything observable about a batch of runs except tracing. */
 async function observe() {
@@ -53,8 +44,8 @@ describe('no tracer provider registered', () => {
   it('exports nothing, and decisions, results and executions are those of a traced run', async () => {
     expect(isTracingEnabled()).toBe(false);
     const untraced = await observe();
-    await unregistered.forceFlush();
-    expect(receiver.requests).toHaveLength(0);
+    await off.flush();
+    expect(off.receiver.requests).toHaveLength(0);
 
     // The same calls with Langfuse registered: identical from the caller's side.
     const lf = await setupLangfuseForTest();
@@ -113,6 +104,6 @@ describe('no tracer provider registered', () => {
     expect(() => recordDecision(decision, args)).not.toThrow();
     const allowed = enforcer.decide({ tool: 'get_weather', args: { city: 'Paris' } });
     expect(traceToolCall(allowed.decision, allowed.args, () => 'ran')).toBe('ran');
-    expect(receiver.requests).toHaveLength(0);
+    expect(off.receiver.requests).toHaveLength(0);
   });
 });

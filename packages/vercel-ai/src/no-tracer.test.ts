@@ -7,9 +7,7 @@
 import { tracingChannel } from 'node:diagnostics_channel';
 import { runWithUser } from '@hexgate/core';
 import { isTracingEnabled } from '@hexgate/tracing';
-import { type OtlpReceiver, setupLangfuseForTest, startOtlpReceiver } from '@hexgate/tracing/testing';
-import { LangfuseSpanProcessor } from '@langfuse/otel';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { type LangfuseTestSetup, setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { AI_SDK_TELEMETRY_TRACING_CHANNEL, generateText } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolResultsSent } from './__fixtures__/scripted-model.ts';
@@ -26,19 +24,12 @@ import {
 } from './__fixtures__/traced-desk.ts';
 import { traceHexgateRun } from './index.ts';
 
-let receiver: OtlpReceiver;
-let unregistered: NodeTracerProvider;
+// Langfuse set up completely, but its provider is never registered: tracing is off.
+let off: LangfuseTestSetup;
 beforeAll(async () => {
-  receiver = await startOtlpReceiver();
-  // Langfuse set up but never registered (no provider.register()).
-  unregistered = new NodeTracerProvider({
-    spanProcessors: [new LangfuseSpanProcessor({ publicKey: 'pk', secretKey: 'sk', baseUrl: receiver.url })],
-  });
+  off = await setupLangfuseForTest({ register: false });
 });
-afterAll(async () => {
-  await unregistered.shutdown();
-  await receiver.close();
-});
+afterAll(() => off.shutdown());
 
 /** Everything observable about a turn and its approved resume, except tracing. */
 async function observe(kind: Kind) {
@@ -87,8 +78,8 @@ describe('no tracer provider registered', () => {
     async (kind) => {
       expect(isTracingEnabled()).toBe(false);
       const untraced = await observe(kind);
-      await unregistered.forceFlush();
-      expect(receiver.requests).toHaveLength(0);
+      await off.flush();
+      expect(off.receiver.requests).toHaveLength(0);
       expect(untraced.executions).toEqual(['connect_db', 'get_order', 'refund_order']);
 
       const lf = await setupLangfuseForTest();

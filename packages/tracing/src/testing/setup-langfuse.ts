@@ -20,6 +20,12 @@ export interface LangfuseTestOptions {
   readonly secretKey?: string;
   /** `'batched'` (Langfuse's default, what production uses) or `'immediate'`. */
   readonly exportMode?: 'batched' | 'immediate';
+  /**
+   * Register the provider globally (default true). `false` builds Langfuse
+   * completely but never registers it: the "tracing is off" setup, where
+   * nothing may be exported.
+   */
+  readonly register?: boolean;
 }
 
 export interface LangfuseTestSetup {
@@ -56,7 +62,7 @@ export async function setupLangfuseForTest(options: LangfuseTestOptions = {}): P
     processor = new LangfuseSpanProcessor({ publicKey, secretKey, baseUrl: receiver.url, exportMode });
   }
   const provider = new NodeTracerProvider({ spanProcessors: [processor] });
-  provider.register();
+  if (options.register !== false) provider.register();
   let closed = false;
   return {
     receiver,
