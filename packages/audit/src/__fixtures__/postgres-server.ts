@@ -8,10 +8,10 @@
  * `runuser` (or `su` where runuser is missing), and owns only the temp dir.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 export interface PostgresServer {
   /** Connection string to the `postgres` database as superuser `hexgate`. */
@@ -50,6 +50,14 @@ function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
+/** Whether every folder above `dir` lets other users through (o+x): the server's user must reach its data dir. */
+function traversable(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (dirname(d) === d) return true;
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -85,7 +93,9 @@ export async function startPostgres(): Promise<PostgresServer> {
   const runAs = root ? (['postgres', 'nobody'].find((u) => userIds(u)) ?? undefined) : undefined;
   if (root && !runAs)
     throw new Error('running as root and neither a `postgres` nor a `nobody` user exists to run PostgreSQL');
-  const dir = mkdtempSync(join(tmpdir(), 'hexgate-audit-pg-'));
+  // A TMPDIR inside /root (mode 700) would lock the server's user out: use /tmp then.
+  const base = runAs && !traversable(tmpdir()) ? '/tmp' : tmpdir();
+  const dir = mkdtempSync(join(base, 'hexgate-audit-pg-'));
   if (runAs) {
     const ids = userIds(runAs) as { uid: number; gid: number };
     chownSync(dir, ids.uid, ids.gid);
