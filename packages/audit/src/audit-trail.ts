@@ -152,6 +152,7 @@ class Trail implements AuditTrail, ExitParticipant {
   private healthy = true;
   private lastError: unknown;
   private closed = false;
+  private warnedClosed = false;
   private closing: Promise<void> | undefined;
 
   private writer: Promise<void> | undefined;
@@ -216,7 +217,10 @@ class Trail implements AuditTrail, ExitParticipant {
       this.droppedTotal++;
     }
     if (this.closed) {
-      process.emitWarning(`hexgate audit: a record arrived after ${this.label} was closed and was not written`);
+      if (!this.warnedClosed) {
+        this.warnedClosed = true;
+        process.emitWarning(`hexgate audit: records arrived after ${this.label} was closed and were not written`);
+      }
     } else if (this.writer === undefined && this.retryTimer === undefined) {
       // The loss notice itself is work for the writer: it probes the sink.
       this.schedule(0);
@@ -428,13 +432,15 @@ class Trail implements AuditTrail, ExitParticipant {
   }
 
   private async doClose(): Promise<void> {
+    // Closed first: from now on records are refused (or dropped), so the
+    // flush below has a fixed amount of work and nothing is left behind.
+    this.closed = true;
     let failure: unknown;
     try {
       await this.flush();
     } catch (e) {
       failure = e;
     }
-    this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.timer = undefined;
