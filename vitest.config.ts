@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // through the "@hexgate/source" export condition (no build needed to test).
 export default defineConfig({
   test: {
+    reporters: ['default', './scripts/closing-line-reporter.ts'],
     projects: ['packages/*/vitest.config.ts', 'examples/*/vitest.config.ts'],
   },
 });
