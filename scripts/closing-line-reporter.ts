@@ -21,6 +21,8 @@ export default class ClosingLineReporter implements Reporter {
       if (module.state() === 'failed' && !module.children.size) failed++;
     }
     // After vitest's summary and hints have been written.
-    setImmediate(() => process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`));
+    setImmediate(() =>
+      process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`),
+    );
   }
 }
