@@ -15,10 +15,9 @@
  * Either way the count is exposed by `stats()` and written to the chain as a
  * `loss` record as soon as the sink accepts writes again.
  */
-import type { ApprovalEvent, DecisionEvent, DecisionRecorder } from '@hexgate/core';
+import type { ApprovalEvent, DecisionEvent, DecisionRecorder, RedactOptions } from '@hexgate/core';
 import { type ExitParticipant, unwatchExit, watchExit } from './exit-hooks.ts';
 import { type AuditRecord, approvalBody, decisionBody, lossBody, type RecordBody, sealRecord } from './record.ts';
-import type { RedactOptions } from './redact.ts';
 import type { AuditSink, ChainHead } from './sink.ts';
 
 export type FailureMode = 'failClosed' | 'drop';

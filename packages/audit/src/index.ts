@@ -37,7 +37,6 @@ export {
   type LossNotice,
   type RecordKind,
 } from './record.ts';
-export { DEFAULT_REDACT_OPTIONS, isSecretKey, type RedactOptions, redact } from './redact.ts';
 export { type AuditSink, assertContinues, ChainConflictError, type ChainHead } from './sink.ts';
 export { PostgresAudit, type PostgresAuditOptions, postgresAudit } from './sql/postgres-audit.ts';
 export { SqliteAudit, type SqliteAuditOptions, sqliteAudit } from './sql/sqlite-audit.ts';

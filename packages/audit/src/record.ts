@@ -4,8 +4,7 @@
  * unchanged, so `verify` can recompute each hash from what was stored.
  */
 import type { ApprovalEvent, ApprovalStatus, DecisionEvent, EnforcementMode, Outcome } from '@hexgate/core';
-import { sha256Hex } from '@hexgate/core';
-import { type RedactOptions, redactWithOrder } from './redact.ts';
+import { type RedactOptions, redactWithOrder, sha256Hex } from '@hexgate/core';
 
 export type RecordKind = 'decision' | 'approval' | 'loss';
 

@@ -64,5 +64,5 @@ export {
 } from './policy/load-policy.ts';
 export type { Policy, SourceLocation } from './policy/policy.ts';
 export { didYouMean } from './policy/suggest.ts';
-export { isSecretKey, REDACTED, type RedactOptions, redact } from './redact.ts';
+export { DEFAULT_REDACT_OPTIONS, isSecretKey, type RedactOptions, redact, redactWithOrder } from './redact.ts';
 export { getUser, runWithoutUser, runWithUser, tryGetUser, type User } from './user-scope.ts';
