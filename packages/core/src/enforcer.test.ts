@@ -330,3 +330,15 @@ describe('refuse (denials an adapter makes itself)', () => {
     expect(recorded).toEqual([decision.id]);
   });
 });
+
+describe('preview', () => {
+  it('returns what decide would make effective, and reports nothing', () => {
+    const e = recordingEnforcer({ policy, recorder: { recordDecision: () => 'should not be called' } });
+    expect(e.preview({ tool: 'wire', args: { amount: 1 }, user: alice })).toBe('approval_required');
+    expect(e.preview({ tool: 'refund', args: '{"amount":1,"amount":2}', user: alice })).toBe('deny');
+    expect(e.preview({ tool: 'search', args: {} })).toBe('allow');
+    expect(e.decisions).toHaveLength(0);
+    const shadow = createEnforcer({ policy, mode: 'shadow' });
+    expect(shadow.preview({ tool: 'delete', args: {}, user: { id: 's', roles: ['support'] } })).toBe('allow');
+  });
+});

@@ -94,6 +94,13 @@ export interface Enforcer {
   readonly mode: EnforcementMode;
   /** Decide one call. Synchronous; never throws. */
   decide(call: ToolCall): Enforcement;
+  /**
+   * What `decide` would return as `effective`, without reporting anything: no
+   * Decision, no listener, no recorder. For hosts that must ask "will this
+   * need approval?" before the real decision (it is made again, and reported,
+   * when the call runs).
+   */
+  preview(call: ToolCall): Outcome;
   /** The evaluation trace for one call (which roles, which entry, each constraint's values). */
   explain(call: ToolCall): Explanation;
   /**
@@ -174,10 +181,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     }
   };
 
-  const decide = (call: ToolCall): Enforcement => {
-    const started = performance.now();
-    const user = call.user ?? tryGetUser();
-    const agentName = call.agentName ?? options.agentName;
+  /** The policy's verdict for a call, with no side effect (nothing reported, no Decision built). */
+  const evaluate = (call: ToolCall, user: User | undefined) => {
     let outcome: Outcome = 'deny';
     let reason: string;
     let violations: readonly string[] = [];
@@ -213,12 +218,19 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       outcome = 'deny';
       reason = `policy evaluation failed: ${(e as Error)?.message ?? String(e)}`;
     }
+    return { outcome, reason, violations, decidingRole, digest, args };
+  };
+
+  const decide = (call: ToolCall): Enforcement => {
+    const started = performance.now();
+    const user = call?.user ?? tryGetUser();
+    const { outcome, reason, violations, decidingRole, digest, args } = evaluate(call, user);
     // Invalid arguments deny even in shadow mode: there is no snapshot to run with.
     const effective: Outcome = mode === 'shadow' && args !== undefined ? 'allow' : outcome;
     return finish({
       call,
       user,
-      agentName,
+      agentName: call?.agentName ?? options.agentName,
       outcome,
       effective,
       reason,
@@ -308,6 +320,10 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     agentName: options.agentName,
     mode,
     decide,
+    preview(call) {
+      const { outcome, args } = evaluate(call, call?.user ?? tryGetUser());
+      return mode === 'shadow' && args !== undefined ? 'allow' : outcome;
+    },
     refuse,
     explain(call) {
       const state = current();

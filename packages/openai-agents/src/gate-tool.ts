@@ -110,7 +110,7 @@ export function gateFunctionTool<T extends AnyFunctionTool>(tool: T, agentName: 
     callId: string | undefined,
   ): 'approval' | Decision['outcome'] => {
     try {
-      const outcome = enforcer.explain(call(input, runContext)).outcome;
+      const outcome = enforcer.preview(call(input, runContext));
       if (outcome !== 'approval_required' || callId === undefined) return outcome;
       const key = ApprovalBook.key(resolveUser(runContext)?.id, tool.name, callId);
       const known = book.peek(key);
