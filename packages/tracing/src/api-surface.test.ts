@@ -1,0 +1,17 @@
+import { expect, it } from 'vitest';
+import * as api from './index.ts';
+
+// The public surface is deliberate: adding or removing an export must show up
+// here and be reviewed like any API change.
+it('exports exactly these runtime names', () => {
+  expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+    [
+      "createTracingListener",
+      "isTracingEnabled",
+      "recordDecision",
+      "traceRun",
+      "traceRunStream",
+      "traceToolCall",
+    ]
+  `);
+});
