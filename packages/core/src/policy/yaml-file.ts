@@ -3,7 +3,7 @@
  * positions for every node, rejects duplicate keys, and caps alias expansion
  * (a "billion laughs" alias bomb is an error, not a hang).
  */
-import { isMap, isScalar, LineCounter, type Node, parseDocument, Scalar, visit } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar, visit } from 'yaml';
 import type { PolicyIssue } from '../errors.ts';
 
 /** Alias expansions allowed while converting a document (yaml's own guard). */
@@ -88,11 +88,35 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
     const p = lines.linePos(offset);
     return { line: p.line, column: p.col };
   };
-  const nodeAt = (path: readonly (string | number)[]): Node | undefined => {
-    if (path.length === 0) return (doc.contents as Node | null) ?? undefined;
-    const n = doc.getIn(path as (string | number)[], true);
-    return n && typeof n === 'object' && 'range' in (n as object) ? (n as Node) : undefined;
+  // Every node's position, indexed once by its path: lookups by path are then
+  // O(1) (yaml's getIn scans each map linearly, which made loading quadratic).
+  const index = new Map<string, { readonly node: Node; readonly key?: Node }>();
+  const pathKey = (path: readonly (string | number)[]) => path.join('\u0000');
+  const walk = (node: unknown, path: (string | number)[]): void => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) continue;
+        const child = [...path, String(pair.key.value)];
+        if (pair.value && typeof pair.value === 'object' && 'range' in pair.value) {
+          index.set(pathKey(child), { node: pair.value as Node, key: pair.key as Node });
+        } else {
+          index.set(pathKey(child), { node: pair.key as Node, key: pair.key as Node });
+        }
+        walk(pair.value, child);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        const child = [...path, i];
+        if (item && typeof item === 'object' && 'range' in item) index.set(pathKey(child), { node: item as Node });
+        walk(item, child);
+      });
+    }
   };
+  if (doc.contents) {
+    index.set('', { node: doc.contents as Node });
+    walk(doc.contents, []);
+  }
+  const nodeAt = (path: readonly (string | number)[]): Node | undefined => index.get(pathKey(path))?.node;
   const nearest = (path: readonly (string | number)[]): Node | undefined => {
     for (let i = path.length; i >= 0; i--) {
       const n = nodeAt(path.slice(0, i));
@@ -106,23 +130,15 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
     value,
     locateKey(path) {
       if (path.length === 0) return at(0);
-      const parent = nodeAt(path.slice(0, -1));
-      const key = path[path.length - 1];
-      if (parent && isMap(parent)) {
-        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
-        const keyNode = pair?.key as Node | undefined;
-        if (keyNode?.range) return at(keyNode.range[0]);
-      }
-      return this.locate(path);
+      const keyNode = index.get(pathKey(path))?.key;
+      return keyNode?.range ? at(keyNode.range[0]) : this.locate(path);
     },
     locate(path, key) {
-      const node = nearest(path);
-      if (key !== undefined && node && isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-        const keyNode = pair?.key as Node | undefined;
+      if (key !== undefined) {
+        const keyNode = index.get(pathKey([...path, key]))?.key;
         if (keyNode?.range) return at(keyNode.range[0]);
       }
-      return at(node?.range?.[0] ?? 0);
+      return at(nearest(path)?.range?.[0] ?? 0);
     },
     locateInString(path, offset) {
       const node = nodeAt(path);
