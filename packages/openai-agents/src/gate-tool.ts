@@ -11,7 +11,7 @@
  *   throws: a throw would abort the whole run.
  * - `needsApproval` maps `approval_required` onto the SDK's native pause. The
  *   SDK calls it before `invoke` with its own parsed copy of the arguments; it
- *   only predicts the outcome silently (`explain`), and records a decision and
+ *   only predicts the outcome silently (`enforcer.preview`), and records a decision and
  *   an approval request only for calls that need one.
  *
  * Tracing (`@hexgate/tracing`, on only when a tracer provider is registered):
