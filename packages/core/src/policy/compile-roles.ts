@@ -20,6 +20,7 @@ import {
   type CompiledEntry,
   type CompiledRole,
   Policy,
+  type RoleResult,
   type SourceLocation,
   violationReason,
 } from './policy.ts';
@@ -125,7 +126,8 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
         definedIn: e.definedIn,
         tool: e.tool,
         location: e.location,
-        reasons: new Map<string, string>(),
+        verdicts: new Map<string, RoleResult>(),
+        denials: [],
         constraints: Object.freeze(
           e.constraints.map((c): CompiledConstraint => {
             try {
@@ -156,7 +158,8 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
           definedIn: src.name,
           tool: undefined,
           location: undefined,
-          reasons: new Map<string, string>(),
+          verdicts: new Map<string, RoleResult>(),
+          denials: [],
         });
     roles.set(
       src.name,

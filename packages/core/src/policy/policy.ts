@@ -35,8 +35,10 @@ export interface CompiledEntry {
   /** `undefined` for a `default_policy` entry (or the built-in deny). */
   readonly tool: string | undefined;
   readonly location: SourceLocation | undefined;
-  /** Reasons by tool name, filled on first use (bounded). */
-  readonly reasons: Map<string, string>;
+  /** Verdicts without violations, by tool name, built on first use (bounded). */
+  readonly verdicts: Map<string, RoleResult>;
+  /** The deny verdict for each constraint failing alone, built on first use. */
+  readonly denials: (RoleResult | undefined)[];
 }
 
 export interface CompiledRole {
@@ -73,7 +75,8 @@ const BUILTIN_DENY: CompiledEntry = Object.freeze({
   definedIn: DEFAULT_ROLE,
   tool: undefined,
   location: undefined,
-  reasons: new Map(),
+  verdicts: new Map(),
+  denials: [],
 });
 
 export class Policy {
@@ -144,13 +147,16 @@ export class Policy {
     const ctx = user?.attributes ?? MISSING;
     const userId = user?.id ?? MISSING;
     if (roles === undefined || roles.length <= 1) {
-      const role = roles?.length === 1 ? this.selectable(roles[0]) : DEFAULT_ROLE;
-      return this.evaluateRole(role, { args, ctx, userId, role, tool });
+      const name = roles?.length === 1 ? roles[0] : undefined;
+      const named = typeof name === 'string' ? this.roles.get(name) : undefined;
+      const role = named && !named.isMixin ? (name as string) : DEFAULT_ROLE;
+      const compiled = role === DEFAULT_ROLE ? this.compiledFor(DEFAULT_ROLE) : named;
+      return this.evaluateRole(role, compiled, { args, ctx, userId, role, tool });
     }
     let best: RoleResult | undefined;
     let denied: RoleResult[] | undefined;
     for (const role of this.effectiveRoles(roles)) {
-      const result = this.evaluateRole(role, { args, ctx, userId, role, tool });
+      const result = this.evaluateRole(role, this.compiledFor(role), { args, ctx, userId, role, tool });
       if (result.outcome === 'allow') return result; // nothing beats allow
       if (!best || RANK[result.outcome] > RANK[best.outcome]) best = result;
       if (result.outcome === 'deny') {
@@ -169,48 +175,63 @@ export class Policy {
   evaluateEach(tool: string, args: unknown, user: User | undefined): RoleResult[] {
     const ctx = user?.attributes ?? MISSING;
     const userId = user?.id ?? MISSING;
-    return this.effectiveRoles(user?.roles).map((role) => this.evaluateRole(role, { args, ctx, userId, role, tool }));
+    return this.effectiveRoles(user?.roles).map((role) =>
+      this.evaluateRole(role, this.compiledFor(role), { args, ctx, userId, role, tool }),
+    );
   }
 
-  private selectable(name: unknown): string {
-    const role = typeof name === 'string' ? this.roles.get(name) : undefined;
-    return role && !role.isMixin ? (name as string) : DEFAULT_ROLE;
+  /** The compiled role a caller can hold under this name; undefined means deny everything. */
+  private compiledFor(name: string): CompiledRole | undefined {
+    const role = this.roles.get(name);
+    return role && !role.isMixin ? role : undefined;
   }
 
-  private evaluateRole(role: string, env: EvalEnv): RoleResult {
-    const entry = this.entryFor(role, env.tool);
-    if (entry.mode === 'deny' || entry === BUILTIN_DENY) {
-      return { role, outcome: 'deny', reason: reasonFor(entry, role, env.tool), violations: NONE, entry };
-    }
-    let violations: string[] | undefined;
+  /**
+   * One role's verdict. Results without violations, and each single-violation
+   * deny, are built once and shared (frozen), so the common paths allocate
+   * nothing but the evaluation environment.
+   */
+  private evaluateRole(role: string, compiled: CompiledRole | undefined, env: EvalEnv): RoleResult {
+    const entry = compiled ? (compiled.tools.get(env.tool) ?? compiled.defaultEntry) : BUILTIN_DENY;
     const constraints = entry.constraints;
-    for (let i = 0; i < constraints.length; i++) {
-      const c = constraints[i] as CompiledConstraint;
-      let ok: boolean | undefined;
-      try {
-        ok = c.test(env, undefined);
-      } catch {
-        ok = undefined; // fail closed on any evaluation error
+    if (entry.mode !== 'deny' && constraints.length > 0) {
+      let first = -1;
+      let violations: string[] | undefined;
+      for (let i = 0; i < constraints.length; i++) {
+        const c = constraints[i] as CompiledConstraint;
+        let ok: boolean | undefined;
+        try {
+          ok = c.test(env, undefined);
+        } catch {
+          ok = undefined; // fail closed on any evaluation error
+        }
+        if (ok === true) continue;
+        if (first === -1) first = i;
+        else {
+          violations ??= [(constraints[first] as CompiledConstraint).source];
+          violations.push(c.source);
+        }
       }
-      if (ok !== true) {
-        violations ??= [];
-        violations.push(c.source);
+      if (violations) {
+        return Object.freeze({
+          role,
+          outcome: 'deny',
+          reason: violationReason(violations),
+          violations: Object.freeze(violations),
+          entry,
+        });
+      }
+      if (first !== -1) {
+        let denial = entry.denials[first];
+        if (!denial) {
+          const c = constraints[first] as CompiledConstraint;
+          denial = Object.freeze({ role, outcome: 'deny', reason: c.aloneReason, violations: c.alone, entry });
+          entry.denials[first] = denial;
+        }
+        return denial;
       }
     }
-    if (violations) {
-      if (violations.length === 1) {
-        const c = constraints.find((x) => x.source === violations?.[0]) as CompiledConstraint;
-        return { role, outcome: 'deny', reason: c.aloneReason, violations: c.alone, entry };
-      }
-      return {
-        role,
-        outcome: 'deny',
-        reason: violationReason(violations),
-        violations: Object.freeze(violations),
-        entry,
-      };
-    }
-    return { role, outcome: entry.mode, reason: reasonFor(entry, role, env.tool), violations: NONE, entry };
+    return verdictFor(entry, role, env.tool);
   }
 }
 
@@ -221,19 +242,20 @@ export function violationReason(violations: readonly string[]): string {
 }
 
 /**
- * Reasons are the same for every call of a (role, entry, tool). Each compiled
- * entry belongs to one role, so they are cached on the entry by tool name
- * (bounded, since tool names come from callers).
+ * A verdict without violations is the same for every call of a (role, entry,
+ * tool). Each compiled entry belongs to one role, so verdicts are cached on
+ * the entry by tool name (bounded, since tool names come from callers).
  */
-const MAX_CACHED_REASONS = 4096;
+const MAX_CACHED_VERDICTS = 4096;
 
-function reasonFor(entry: CompiledEntry, role: string, tool: string): string {
-  let reason = entry.reasons.get(tool);
-  if (reason === undefined) {
-    reason = buildReason(entry, role, tool);
-    if (entry !== BUILTIN_DENY && entry.reasons.size < MAX_CACHED_REASONS) entry.reasons.set(tool, reason);
+function verdictFor(entry: CompiledEntry, role: string, tool: string): RoleResult {
+  let verdict = entry.verdicts.get(tool);
+  if (verdict === undefined) {
+    const outcome: Outcome = entry === BUILTIN_DENY ? 'deny' : entry.mode;
+    verdict = Object.freeze({ role, outcome, reason: buildReason(entry, role, tool), violations: NONE, entry });
+    if (entry !== BUILTIN_DENY && entry.verdicts.size < MAX_CACHED_VERDICTS) entry.verdicts.set(tool, verdict);
   }
-  return reason;
+  return verdict;
 }
 
 function buildReason(entry: CompiledEntry, role: string, tool: string): string {
