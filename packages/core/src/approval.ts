@@ -18,6 +18,8 @@ export interface ApprovalRequest {
 
 export interface ApprovalAnswer {
   readonly approved: boolean;
+  /** `approved`; `expired` when the timeout ran out; `rejected` for any other answer, or a handler error. */
+  readonly status: 'approved' | 'rejected' | 'expired';
   /** Why the call was rejected (`timeout`, `handler error`, or the handler's answer). */
   readonly reason: string;
 }
@@ -35,17 +37,21 @@ export async function askApproval(
   const timeout = new Promise<ApprovalAnswer>((resolve) => {
     timer = setTimeout(() => {
       controller.abort();
-      resolve({ approved: false, reason: `approval timed out after ${timeoutMs} ms` });
+      resolve({ approved: false, status: 'expired', reason: `approval timed out after ${timeoutMs} ms` });
     }, timeoutMs);
   });
   const answer = (async (): Promise<ApprovalAnswer> => {
     try {
       const result = await handler({ ...request, signal: controller.signal });
       return result === true
-        ? { approved: true, reason: 'approved' }
-        : { approved: false, reason: 'approval was not granted' };
+        ? { approved: true, status: 'approved', reason: 'approved' }
+        : { approved: false, status: 'rejected', reason: 'approval was not granted' };
     } catch (e) {
-      return { approved: false, reason: `approval handler failed: ${(e as Error)?.message ?? String(e)}` };
+      return {
+        approved: false,
+        status: 'rejected',
+        reason: `approval handler failed: ${(e as Error)?.message ?? String(e)}`,
+      };
     }
   })();
   try {

@@ -342,3 +342,24 @@ describe('preview', () => {
     expect(shadow.preview({ tool: 'delete', args: {}, user: { id: 's', roles: ['support'] } })).toBe('allow');
   });
 });
+
+describe('a failing policy provider', () => {
+  it('denies every call instead of throwing, in every method', () => {
+    const e = createEnforcer({
+      policy: {
+        currentPolicy: () => {
+          throw new Error('backend down');
+        },
+      },
+    });
+    expect(e.decide({ tool: 'search', args: {} }).decision).toMatchObject({
+      outcome: 'deny',
+      reason: 'no usable policy: the policy provider failed: backend down',
+    });
+    expect(e.preview({ tool: 'search', args: {} })).toBe('deny');
+    expect(e.refuse({ tool: 'search', args: {} }, 'x').decision.outcome).toBe('deny');
+    expect(e.couldCall('search')).toBe(false);
+    expect(e.explain({ tool: 'search', args: {} }).outcome).toBe('deny');
+    expect(e.currentPolicy()).toBeUndefined();
+  });
+});

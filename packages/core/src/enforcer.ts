@@ -167,8 +167,15 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const source = options.policy;
   const fixed = isPolicy(source) ? ({ policy: source } as const) : undefined;
   const provider = fixed ? undefined : (source as PolicyProvider);
-  const current = (): { readonly policy: Policy } | { readonly error: string } =>
-    fixed ?? provider?.currentPolicy() ?? { error: 'no policy' };
+  /** The policy in force; a provider that throws counts as having none (every call then denies). */
+  const current = (): { readonly policy: Policy } | { readonly error: string } => {
+    if (fixed) return fixed;
+    try {
+      return provider?.currentPolicy() ?? { error: 'no policy' };
+    } catch (e) {
+      return { error: `the policy provider failed: ${(e as Error)?.message ?? String(e)}` };
+    }
+  };
   const { onDecision, onApproval, recorder, requireUser } = options;
 
   const notify = <E>(listener: ((e: E) => void) | undefined, event: E) => {
@@ -298,13 +305,13 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
 
   const refuse = (call: ToolCall, reason: string): Enforcement => {
     const started = performance.now();
-    const user = call.user ?? tryGetUser();
+    const user = call?.user ?? tryGetUser();
     const state = current();
-    const snap = snapshotArgs(call.args, limits);
+    const snap = snapshotArgs(call?.args, limits);
     return finish({
       call,
       user,
-      agentName: call.agentName ?? options.agentName,
+      agentName: call?.agentName ?? options.agentName,
       outcome: 'deny',
       effective: 'deny',
       reason,
@@ -346,7 +353,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       } catch {
         argsHash = 'unhashable';
       }
-      const event: ApprovalEvent = Object.freeze({ ...rest, argsHash, timestamp: new Date().toISOString() });
+      const event: ApprovalEvent = Object.freeze({ ...rest, argsHash, timestamp: isoNow() });
       try {
         recorder?.recordApproval?.(event);
       } catch (e) {
@@ -372,8 +379,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
             { decision, args, argsHash },
             { timeoutMs: guardOptions.approvalTimeoutMs },
           );
-          const status = answer.approved ? 'approved' : answer.reason.includes('timed out') ? 'expired' : 'rejected';
-          enforcer.reportApproval({ status, decision, args, reason: answer.reason });
+          enforcer.reportApproval({ status: answer.status, decision, args, reason: answer.reason });
           if (answer.approved) return fn(args as never);
         }
         throw new PolicyDeniedError(decision, decisionText(decision));

@@ -3,7 +3,7 @@
  * positions for every node, rejects duplicate keys, and caps alias expansion
  * (a "billion laughs" alias bomb is an error, not a hang).
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar, visit } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
 import type { PolicyIssue } from '../errors.ts';
 
 /** Alias expansions allowed while converting a document (yaml's own guard). */
@@ -39,35 +39,51 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
     // With prettyErrors off, yaml leaves linePos unset: compute it from the offset.
     const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
     const message = e.message.split('\n')[0] ?? e.message;
-    issues.push({
-      file,
-      line: pos?.line ?? 1,
-      column: pos?.col ?? 1,
-      message: e.code === 'DUPLICATE_KEY' ? `duplicate key: ${message}` : `YAML syntax error: ${message}`,
-      ...(e.code === 'DUPLICATE_KEY' ? { hint: 'each key may appear once; merge the two entries' } : {}),
-    });
+    issues.push({ file, line: pos?.line ?? 1, column: pos?.col ?? 1, message: `YAML syntax error: ${message}` });
   }
-  // Duplicate keys are found here rather than by the parser, to point at the second key itself.
-  visit(doc, {
-    Map(_, map) {
+  // One walk over the document indexes every node's position by its path
+  // (lookups are then O(1); yaml's getIn scans maps linearly, which made
+  // loading quadratic) and finds duplicate keys, pointing at the second key
+  // itself (the parser's own check is off because it points at the map).
+  const index = new Map<string, { readonly node: Node; readonly key?: Node }>();
+  const pathKey = (path: readonly (string | number)[]) => path.join('\u0000');
+  const walk = (node: unknown, path: (string | number)[]): void => {
+    if (isMap(node)) {
       const seen = new Set<string>();
-      for (const pair of map.items) {
+      for (const pair of node.items) {
         if (!isScalar(pair.key)) continue;
-        const key = String(pair.key.value);
-        if (seen.has(key)) {
+        const name = String(pair.key.value);
+        if (seen.has(name)) {
           const pos = lines.linePos(pair.key.range?.[0] ?? 0);
           issues.push({
             file,
             line: pos.line,
             column: pos.col,
-            message: `duplicate key '${key}'`,
+            message: `duplicate key '${name}'`,
             hint: 'each key may appear once; merge the two entries',
           });
         }
-        seen.add(key);
+        seen.add(name);
+        const child = [...path, name];
+        if (pair.value && typeof pair.value === 'object' && 'range' in pair.value) {
+          index.set(pathKey(child), { node: pair.value as Node, key: pair.key as Node });
+        } else {
+          index.set(pathKey(child), { node: pair.key as Node, key: pair.key as Node });
+        }
+        walk(pair.value, child);
       }
-    },
-  });
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        const child = [...path, i];
+        if (item && typeof item === 'object' && 'range' in item) index.set(pathKey(child), { node: item as Node });
+        walk(item, child);
+      });
+    }
+  };
+  if (doc.contents) {
+    index.set('', { node: doc.contents as Node });
+    walk(doc.contents, []);
+  }
   if (issues.length > before) return undefined;
 
   let value: unknown;
@@ -88,34 +104,6 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
     const p = lines.linePos(offset);
     return { line: p.line, column: p.col };
   };
-  // Every node's position, indexed once by its path: lookups by path are then
-  // O(1) (yaml's getIn scans each map linearly, which made loading quadratic).
-  const index = new Map<string, { readonly node: Node; readonly key?: Node }>();
-  const pathKey = (path: readonly (string | number)[]) => path.join('\u0000');
-  const walk = (node: unknown, path: (string | number)[]): void => {
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        if (!isScalar(pair.key)) continue;
-        const child = [...path, String(pair.key.value)];
-        if (pair.value && typeof pair.value === 'object' && 'range' in pair.value) {
-          index.set(pathKey(child), { node: pair.value as Node, key: pair.key as Node });
-        } else {
-          index.set(pathKey(child), { node: pair.key as Node, key: pair.key as Node });
-        }
-        walk(pair.value, child);
-      }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, i) => {
-        const child = [...path, i];
-        if (item && typeof item === 'object' && 'range' in item) index.set(pathKey(child), { node: item as Node });
-        walk(item, child);
-      });
-    }
-  };
-  if (doc.contents) {
-    index.set('', { node: doc.contents as Node });
-    walk(doc.contents, []);
-  }
   const nodeAt = (path: readonly (string | number)[]): Node | undefined => index.get(pathKey(path))?.node;
   const nearest = (path: readonly (string | number)[]): Node | undefined => {
     for (let i = path.length; i >= 0; i--) {
