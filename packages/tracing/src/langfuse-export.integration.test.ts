@@ -180,6 +180,37 @@ describe('Langfuse export', () => {
     });
   });
 
+  it("arguments passed as the host's raw JSON text are parsed and redacted; text that is not JSON is never recorded", async () => {
+    const enforcer = makeEnforcer();
+    const raw = '{"user":"bob","password":"hunter2"}';
+    const denied = runWithUser(bob, () => enforcer.decide({ tool: 'change_password', args: raw }));
+    recordDecision(denied.decision, raw);
+    const allowed = runWithUser(bob, () => enforcer.decide({ tool: 'login', args: raw }));
+    await traceToolCall(allowed.decision, raw, async () => 'ok');
+    // Cut off mid-object: core rejects it, so there is no snapshot, only the raw text.
+    const broken = '{"city":"Paris","token":"tok-secret-1"';
+    const rejected = runWithUser(bob, () => enforcer.decide({ tool: 'get_weather', args: broken }));
+    expect(rejected.args).toBeUndefined();
+    recordDecision(rejected.decision, broken);
+    await lf.flush();
+
+    const wire = lf.receiver.allBodies();
+    expect(wire).not.toContain('hunter2');
+    expect(wire).not.toContain('tok-secret-1');
+    const spans = lf.receiver.spans();
+    const redacted = { user: 'bob', password: '[REDACTED]' };
+    expect(byName(spans, 'policy:change_password').observation.input).toEqual({
+      tool: 'change_password',
+      args: redacted,
+    });
+    expect(byName(spans, 'policy:login').observation.input).toEqual({ tool: 'login', args: redacted });
+    expect(byName(spans, 'tool:login').observation.input).toEqual(redacted);
+    expect(byName(spans, 'policy:get_weather').observation.input).toEqual({
+      tool: 'get_weather',
+      args: '[arguments that are not JSON]',
+    });
+  });
+
   it('reads the keys and URL from LANGFUSE_* environment variables like a user would set them', async () => {
     await lf.shutdown();
     lf = await setupLangfuseForTest({ configure: 'env', publicKey: 'pk-lf-env', secretKey: 'sk-lf-env' });

@@ -11,10 +11,11 @@
  * Levels: a call the policy did not simply allow (deny, approval required or
  * rejected, and in shadow mode a would-be denial) is WARNING; an approved or
  * allowed call is DEFAULT; a tool that throws or reports an error is ERROR on
- * its `tool:` observation. Arguments are recorded only through core's `redact`.
+ * its `tool:` observation. Arguments are recorded only through core's `redact`
+ * (raw JSON text parsed first, see recorded-args.ts), once per call.
  */
 
-import { type ApprovalStatus, type Decision, decisionText, PolicyDeniedError, redact, type User } from '@hexgate/core';
+import { type ApprovalStatus, type Decision, decisionText, PolicyDeniedError, type User } from '@hexgate/core';
 import {
   LangfuseOtelSpanAttributes,
   propagateAttributes,
@@ -23,6 +24,7 @@ import {
 } from '@langfuse/tracing';
 import { context, type Span } from '@opentelemetry/api';
 import { isTracingEnabled } from './enabled.ts';
+import { recordedArgs } from './recorded-args.ts';
 import { activeRun } from './run-state.ts';
 import { errorMessage, once, safely, warnOnce } from './safe.ts';
 import { afterResult, isAsyncIterable, isPromiseLike, observeIteration, type Settled } from './settle.ts';
@@ -89,8 +91,10 @@ export function traceToolCall<R>(
         `policy:${decision.tool}`,
         (guardrail) => {
           const run = activeRun();
+          let recorded: unknown;
           safely('recording a decision', () => {
-            guardrail.update(decisionAttributes(decision, args, options.approval));
+            recorded = recordedArgs(args);
+            guardrail.update(decisionAttributes(decision, recorded, options.approval));
             if (!run) attributeCaller(guardrail.otelSpan, decision, undefined);
             if (run) run.decisions[decision.outcome]++;
           });
@@ -99,7 +103,7 @@ export function traceToolCall<R>(
             (tool) => {
               entered = true;
               safely('recording a tool', () => {
-                tool.update({ input: redact(args) });
+                tool.update({ input: recorded });
                 if (!run) attributeCaller(tool.otelSpan, decision, undefined);
               });
               const done = (settled: Settled) =>
@@ -169,7 +173,7 @@ export function record(
 ): void {
   safely('recording a decision', () =>
     withCallerAttributes(decision, user, () => {
-      const attributes = decisionAttributes(decision, args, options.approval);
+      const attributes = decisionAttributes(decision, recordedArgs(args), options.approval);
       const status = statusWithoutExecution(decision, options);
       const guardrail = startObservation(`policy:${decision.tool}`, attributes, { asType: 'guardrail' });
       const run = activeRun();
@@ -204,7 +208,8 @@ function statusWithoutExecution(
   return 'blocked';
 }
 
-function decisionAttributes(decision: Decision, args: unknown, approval: ApprovalInfo | undefined) {
+/** `recorded`: the arguments as `recordedArgs` made them fit for a trace. */
+function decisionAttributes(decision: Decision, recorded: unknown, approval: ApprovalInfo | undefined) {
   const flagged = decision.outcome !== 'allow' && approval?.status !== 'approved';
   const statusMessage = !flagged
     ? undefined
@@ -212,7 +217,7 @@ function decisionAttributes(decision: Decision, args: unknown, approval: Approva
       ? `shadow mode: the policy would ${decision.outcome === 'deny' ? 'deny' : 'require approval'}: ${decision.reason}`
       : decision.reason;
   return {
-    input: { tool: decision.tool, args: redact(args) },
+    input: { tool: decision.tool, args: recorded },
     output: {
       outcome: decision.outcome,
       effective: decision.effective,
