@@ -9,9 +9,8 @@
  * copy that inherits everything else (name, schema, description...).
  */
 import { InvalidOptionsError } from '@hexgate/core';
-import { ToolMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
-import type { PolicyGate } from './gate.ts';
+import { type PolicyGate, refusalMessage } from './gate.ts';
 
 const GATED = Symbol.for('@hexgate/langgraph.gated');
 
@@ -66,10 +65,8 @@ export function installGate(target: object, original: Gateable, gate: PolicyGate
       configurable: config.configurable,
       run: (snapshot) =>
         originalCall.call(original, isToolCall(arg) ? { ...arg, args: snapshot } : snapshot, configArg, tags),
-      refuse: (refusal) => {
-        const content = JSON.stringify(refusal);
-        return toolCallId ? new ToolMessage({ content, tool_call_id: toolCallId, name, status: 'error' }) : content;
-      },
+      // A ToolCall in gives a ToolMessage out, plain input a plain string, as LangChain tools do.
+      refuse: (refusal) => (toolCallId ? refusalMessage(refusal, name, toolCallId) : JSON.stringify(refusal)),
     });
   };
   Object.defineProperty(target, 'call', { value: gatedCall, configurable: true, writable: true });

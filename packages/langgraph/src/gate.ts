@@ -25,7 +25,6 @@ import {
   hashArgs,
   InvalidOptionsError,
   runWithUser,
-  tryGetUser,
   type User,
 } from '@hexgate/core';
 import { type ApprovalInfo, recordDecision, traceToolCall } from '@hexgate/tracing';
@@ -90,6 +89,15 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
   if (typeof options?.enforcer?.decide !== 'function') {
     throw new InvalidOptionsError('@hexgate/langgraph: pass { enforcer } (from createEnforcer)');
   }
+  if (options.approvalHandler !== undefined && typeof options.approvalHandler !== 'function') {
+    throw new InvalidOptionsError('@hexgate/langgraph: approvalHandler must be a function');
+  }
+  const timeout = options.approvalTimeoutMs;
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && Number.isFinite(timeout))) {
+    throw new InvalidOptionsError(
+      `@hexgate/langgraph: approvalTimeoutMs must be a positive number of milliseconds, got ${String(timeout)}`,
+    );
+  }
   const { enforcer, approvalHandler, approvalTimeoutMs } = options;
   // Finished calls per (thread, task, tool_call id): a raw ToolNode re-runs the
   // sibling calls of a step when an interrupt resumes; a finished call must not
@@ -120,7 +128,9 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
       ...(agentName ? { agentName } : {}),
       ...(carrier.user ? { user: carrier.user } : {}),
     });
-    const user = carrier.user ?? tryGetUser();
+    // The carrier's user is bound for the tool's own getUser(); without a
+    // carrier the scope the call came from already holds the user.
+    const { user } = carrier;
     const runAsUser = (snapshot: FrozenArgs) =>
       user ? runWithUser(user, () => call.run(snapshot)) : call.run(snapshot);
     // Only ever called for calls the decision (or a human) lets run; the
@@ -156,11 +166,10 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
         approvalHandler,
         { decision, args, argsHash: hashArgs(args) },
         { timeoutMs: approvalTimeoutMs },
-      ).then((answer) => {
-        const status = answer.approved ? 'approved' : answer.reason.includes('timed out') ? 'expired' : 'rejected';
-        enforcer.reportApproval({ status, decision, args, reason: answer.reason });
-        if (answer.approved) return execute(args, { status: 'approved' });
-        return refuse({ status: status === 'expired' ? 'expired' : 'rejected', reason: answer.reason });
+      ).then(({ status, reason }) => {
+        enforcer.reportApproval({ status, decision, args, reason });
+        if (status === 'approved') return execute(args, { status });
+        return refuse({ status, reason });
       });
       return track(answered);
     }
@@ -212,6 +221,11 @@ function ledgerKey(conf: Record<string, unknown>, toolCallId: string | undefined
   const thread = conf.thread_id;
   if (!toolCallId || (typeof thread !== 'string' && typeof thread !== 'number')) return undefined;
   return `${thread}\u0000${String(conf.checkpoint_ns ?? '')}\u0000${toolCallId}`;
+}
+
+/** A refusal as the tool message the model reads; status 'error', as for a failed tool call. */
+export function refusalMessage(refusal: Refusal, tool: string, toolCallId: string): ToolMessage {
+  return new ToolMessage({ content: JSON.stringify(refusal), tool_call_id: toolCallId, name: tool, status: 'error' });
 }
 
 /** LangChain reports a tool failure handled by the tool itself as a ToolMessage with status 'error'. */

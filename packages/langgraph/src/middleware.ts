@@ -7,9 +7,8 @@
  * plain object carrying langchain's `Symbol.for('AgentMiddleware')` brand,
  * exactly what `createMiddleware` returns.
  */
-import { ToolMessage } from '@langchain/core/messages';
 import type { AgentMiddleware, ToolCallRequest } from 'langchain';
-import { createPolicyGate, type PolicyGateOptions } from './gate.ts';
+import { createPolicyGate, type PolicyGateOptions, refusalMessage } from './gate.ts';
 
 export function policyMiddleware(options: PolicyGateOptions): AgentMiddleware {
   const gate = createPolicyGate(options);
@@ -22,13 +21,7 @@ export function policyMiddleware(options: PolicyGateOptions): AgentMiddleware {
       toolCallId: toolCall.id,
       configurable: runtime?.configurable,
       run: async (args) => handler({ ...request, toolCall: { ...toolCall, args } }),
-      refuse: (refusal) =>
-        new ToolMessage({
-          content: JSON.stringify(refusal),
-          tool_call_id: toolCall.id ?? '',
-          name: toolCall.name,
-          status: 'error',
-        }),
+      refuse: (refusal) => refusalMessage(refusal, toolCall.name, toolCall.id ?? ''),
     });
   };
   return {
