@@ -16,6 +16,7 @@ import {
   POLICY,
   scriptedModel,
   type ToolCallSpec,
+  thread,
   toolMessages,
 } from './__fixtures__/agents.ts';
 import { approve, guardTools, pendingApprovals, reject, wrapLangGraphAgent } from './index.ts';
@@ -31,10 +32,6 @@ function rawGraph(calls: ToolCallSpec[], tools: StructuredToolInterface[], check
     .addEdge('tools', 'agent')
     .compile(checkpointer ? { checkpointer } : {});
 }
-
-const cfg = (thread: string, extra: Record<string, unknown> = {}) => ({
-  configurable: { thread_id: thread, ...extra },
-});
 
 describe('guardTools (gated copies for graphs you build yourself)', () => {
   it('returns gated copies and leaves the originals untouched', async () => {
@@ -89,17 +86,17 @@ describe('guardTools (gated copies for graphs you build yourself)', () => {
       schema: z.object({ path: z.string() }),
     });
     const controlGraph = rawGraph(calls, [control.getWeather, ask4approval], new MemorySaver());
-    await controlGraph.invoke(ask(), cfg('control'));
-    await controlGraph.invoke(new Command({ resume: true }), cfg('control'));
+    await controlGraph.invoke(ask(), thread('control'));
+    await controlGraph.invoke(new Command({ resume: true }), thread('control'));
     expect(control.executions.filter((e) => e.tool === 'get_weather')).toHaveLength(2);
 
     const { tools, executions } = makeTools();
     const recorder = enforcer();
     const graph = rawGraph(calls, guardTools(tools, { enforcer: recorder }), new MemorySaver());
-    const first = await runWithUser(alice, () => graph.invoke(ask(), cfg('gated')));
+    const first = await runWithUser(alice, () => graph.invoke(ask(), thread('gated')));
     const [pending] = pendingApprovals(first);
     const done = await runWithUser(alice, () =>
-      graph.invoke(new Command({ resume: approve(pending!.request) }), cfg('gated')),
+      graph.invoke(new Command({ resume: approve(pending!.request) }), thread('gated')),
     );
     expect(executions.map((e) => [e.tool, e.user])).toEqual([
       ['get_weather', 'alice'],
@@ -203,7 +200,7 @@ describe('wrapLangGraphAgent on a hand-built StateGraph', () => {
       new MemorySaver(),
     );
     const agent = wrapLangGraphAgent(graph, tools, { enforcer: recorder, agentName: 'raw-agent' });
-    const config = { user: alice, ...cfg('raw') };
+    const config = { user: alice, ...thread('raw') };
     let result = await agent.invoke(ask(), config);
     for (let p = pendingApprovals(result); p.length > 0; p = pendingApprovals(result)) {
       const { request } = p[0]!;
@@ -214,7 +211,7 @@ describe('wrapLangGraphAgent on a hand-built StateGraph', () => {
     expect(toolMessages(result.messages)).toHaveLength(3);
     expect(new Set(recorder.decisions.map((d) => d.decision.agentName))).toEqual(new Set(['raw-agent']));
     // The graph's own state reflects the run (other graph methods pass through).
-    const state = await agent.getState(cfg('raw'));
+    const state = await agent.getState(thread('raw'));
     expect(state.next).toEqual([]);
   });
 });

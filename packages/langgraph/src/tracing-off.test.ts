@@ -7,8 +7,8 @@
 import { isTracingEnabled } from '@hexgate/tracing';
 import { type LangfuseTestSetup, setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ask } from './__fixtures__/agents.ts';
-import { alice, runScenario, SECRET, thread, tracedAgent } from './__fixtures__/tracing.ts';
+import { ask, thread } from './__fixtures__/agents.ts';
+import { alice, runScenario, SECRET, tracedAgent } from './__fixtures__/tracing.ts';
 
 // Langfuse set up completely, but its provider is never registered: tracing is off.
 let off: LangfuseTestSetup;

@@ -11,7 +11,7 @@ import { Command, MemorySaver } from '@langchain/langgraph';
 import { trace } from '@opentelemetry/api';
 import { createAgent } from 'langchain';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AGENT_KINDS, ask, buildAgent, scriptedModel, toolMessages } from './__fixtures__/agents.ts';
+import { AGENT_KINDS, ask, buildAgent, scriptedModel, thread, toolMessages } from './__fixtures__/agents.ts';
 import {
   AGENT_NAME,
   alice,
@@ -19,7 +19,6 @@ import {
   LangfuseLikeHandler,
   SECRET,
   sharedAgent,
-  thread,
   tracedAgent,
   tracingEnforcer,
   tracingTools,

@@ -1,6 +1,4 @@
 import { decisionPayload, HexgateError, hashArgs, runWithUser, type User } from '@hexgate/core';
-import { AIMessage, type BaseMessage } from '@langchain/core/messages';
-import { fakeModel } from '@langchain/core/testing';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,12 +10,20 @@ import {
   contentOf,
   enforcer,
   makeTools,
+  perUserModel,
   scriptedModel,
+  thread,
   toolMessages,
 } from './__fixtures__/agents.ts';
-import { ApprovalUnavailableError, approve, pendingApprovals, reject, wrapLangGraphAgent } from './index.ts';
-
-const thread = (id: string) => ({ configurable: { thread_id: id } });
+import {
+  ApprovalUnavailableError,
+  approve,
+  guardTools,
+  pendingApprovals,
+  policyMiddleware,
+  reject,
+  wrapLangGraphAgent,
+} from './index.ts';
 
 describe.each(AGENT_KINDS)('wrapLangGraphAgent with %s', (kind) => {
   function setup(calls: Parameters<typeof scriptedModel>[0], opts: { checkpointer?: boolean } = {}) {
@@ -186,21 +192,9 @@ describe.each(AGENT_KINDS)('wrapLangGraphAgent with %s', (kind) => {
   it('two concurrent users each get their own decisions and scope', async () => {
     const fixture = makeTools();
     const recorder = enforcer();
-    // One model serving every run: it answers from the conversation it is given.
-    const reply = (messages: BaseMessage[]) => {
-      const who = String(messages.find((m) => m.getType() === 'human')?.content);
-      if (messages.some((m) => m.getType() === 'tool')) return new AIMessage('done');
-      return new AIMessage({
-        content: '',
-        tool_calls: [
-          { name: 'whoami', args: { tag: who }, id: `w-${who}`, type: 'tool_call' },
-          { name: 'get_weather', args: { city: 'Berlin' }, id: `g-${who}`, type: 'tool_call' },
-        ],
-      });
-    };
-    const model = fakeModel();
-    for (let i = 0; i < 8; i++) model.respond(reply);
-    const agent = wrapLangGraphAgent(buildAgent(kind, model, fixture.tools), fixture.tools, { enforcer: recorder });
+    const agent = wrapLangGraphAgent(buildAgent(kind, perUserModel(4), fixture.tools), fixture.tools, {
+      enforcer: recorder,
+    });
     const users: User[] = [alice, bob, { id: 'carol', roles: ['admin'] }, { id: 'dave' }];
     const results = await Promise.all(
       users.map((user) => agent.invoke(ask(user.id), { user, ...thread(`concurrent-${user.id}`) })),
@@ -310,9 +304,18 @@ describe('the original tool objects (gated in place)', () => {
     expect(recorder.decisions).toHaveLength(1);
   });
 
-  it('rejects a missing enforcer', () => {
+  it('rejects a missing enforcer and malformed approval options, gating nothing', () => {
     const { tools } = makeTools();
     const graph = buildAgent('createAgent', scriptedModel([]), tools);
     expect(() => wrapLangGraphAgent(graph, tools, {} as never)).toThrow(/enforcer/);
+    expect(() => wrapLangGraphAgent(graph, tools, { enforcer: enforcer(), approvalHandler: true as never })).toThrow(
+      /approvalHandler must be a function/,
+    );
+    expect(() => guardTools(tools, { enforcer: enforcer(), approvalTimeoutMs: Number.NaN })).toThrow(
+      /approvalTimeoutMs must be a positive number/,
+    );
+    expect(() => policyMiddleware({ enforcer: enforcer(), approvalTimeoutMs: 0 })).toThrow(/approvalTimeoutMs/);
+    // The failed wraps left the tools ungated: they can still be gated once.
+    expect(() => wrapLangGraphAgent(graph, tools, { enforcer: enforcer() })).not.toThrow();
   });
 });

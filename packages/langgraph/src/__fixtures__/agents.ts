@@ -78,6 +78,28 @@ export function scriptedModel(calls: ToolCallSpec[]) {
   return fakeModel().respondWithTools(calls).respond(new AIMessage('done'));
 }
 
+/**
+ * One model serving every run: it answers from the conversation it is given,
+ * calling whoami (tagged with the human's message) and get_weather(Berlin),
+ * then 'done'. Enough answers for `runs` runs.
+ */
+export function perUserModel(runs: number) {
+  const reply = (messages: BaseMessage[]) => {
+    const who = String(messages.find((m) => m.getType() === 'human')?.content);
+    if (messages.some((m) => m.getType() === 'tool')) return new AIMessage('done');
+    return new AIMessage({
+      content: '',
+      tool_calls: [
+        { name: 'whoami', args: { tag: who }, id: `w-${who}`, type: 'tool_call' },
+        { name: 'get_weather', args: { city: 'Berlin' }, id: `g-${who}`, type: 'tool_call' },
+      ],
+    });
+  };
+  const model = fakeModel();
+  for (let i = 0; i < runs * 2; i++) model.respond(reply);
+  return model;
+}
+
 export type AgentKind = 'createReactAgent' | 'createAgent';
 export const AGENT_KINDS: AgentKind[] = ['createReactAgent', 'createAgent'];
 
@@ -91,6 +113,8 @@ export function buildAgent(
     ? createReactAgent({ llm: model, tools, ...(checkpointer ? { checkpointer } : {}) })
     : createAgent({ model, tools, ...(checkpointer ? { checkpointer } : {}) });
 }
+
+export const thread = (id: string) => ({ configurable: { thread_id: id } });
 
 export const ask = (text = 'go') => ({ messages: [{ role: 'user' as const, content: text }] });
 

@@ -7,8 +7,7 @@
 import { tryGetUser, type User } from '@hexgate/core';
 import { recordingEnforcer } from '@hexgate/core/testing';
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
-import { AIMessage, type BaseMessage } from '@langchain/core/messages';
-import { fakeModel } from '@langchain/core/testing';
+import type { BaseMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import { type Context, context, type Span, trace } from '@opentelemetry/api';
@@ -19,8 +18,10 @@ import {
   ask,
   buildAgent,
   contentOf,
+  perUserModel,
   scriptedModel,
   type ToolCallSpec,
+  thread,
   toolMessages,
 } from './agents.ts';
 
@@ -118,26 +119,11 @@ export function tracedAgent(kind: AgentKind, calls: ToolCallSpec[], options: { c
   return { ...fixture, recorder, agent };
 }
 
-export const thread = (id: string) => ({ configurable: { thread_id: id } });
-
 /** One agent serving every user: it calls whoami and get_weather(Berlin) for whoever asks. */
 export function sharedAgent(kind: AgentKind, runs: number) {
   const fixture = tracingTools();
   const recorder = tracingEnforcer();
-  const reply = (messages: BaseMessage[]) => {
-    const who = String(messages.find((m) => m.getType() === 'human')?.content);
-    if (messages.some((m) => m.getType() === 'tool')) return new AIMessage('done');
-    return new AIMessage({
-      content: '',
-      tool_calls: [
-        { name: 'whoami', args: { tag: who }, id: `w-${who}`, type: 'tool_call' },
-        { name: 'get_weather', args: { city: 'Berlin' }, id: `g-${who}`, type: 'tool_call' },
-      ],
-    });
-  };
-  const model = fakeModel();
-  for (let i = 0; i < runs * 2; i++) model.respond(reply);
-  const graph = buildAgent(kind, model, fixture.tools, new MemorySaver());
+  const graph = buildAgent(kind, perUserModel(runs), fixture.tools, new MemorySaver());
   const agent = wrapLangGraphAgent(graph, fixture.tools, { enforcer: recorder, agentName: AGENT_NAME });
   return { ...fixture, recorder, agent };
 }
