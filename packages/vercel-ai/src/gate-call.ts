@@ -9,15 +9,7 @@
  * with `recordDecision`; a call the gated `execute` runs is recorded there,
  * around the execution (`traceToolCall`). So each decision is recorded once.
  */
-import {
-  type ApprovalStatus,
-  type Decision,
-  decisionText,
-  type Enforcement,
-  hashArgs,
-  tryGetUser,
-  type User,
-} from '@hexgate/core';
+import { type ApprovalStatus, decisionText, type Enforcement, hashArgs, tryGetUser, type User } from '@hexgate/core';
 import { recordDecision } from '@hexgate/tracing';
 import { grantedApproval, refusedCalls } from './approval-messages.ts';
 import {
@@ -124,14 +116,17 @@ export async function closeRefused(options: HexgateAiOptions, messages: Messages
   }
 }
 
-export async function gateCall(options: HexgateAiOptions, call: GateCall): Promise<GateStatus> {
-  await closeRefused(options, call.messages, (call.user ?? tryGetUser())?.id);
-  const enforcement = options.enforcer.decide({
-    tool: call.tool,
-    args: call.input,
+/** The caller and agent name a decision is made for (absent: core's defaults). */
+function userAndAgent(options: HexgateAiOptions, call: GateCall) {
+  return {
     ...(call.user ? { user: call.user } : {}),
     ...(options.agentName ? { agentName: options.agentName } : {}),
-  });
+  };
+}
+
+export async function gateCall(options: HexgateAiOptions, call: GateCall): Promise<GateStatus> {
+  await closeRefused(options, call.messages, (call.user ?? tryGetUser())?.id);
+  const enforcement = options.enforcer.decide({ tool: call.tool, args: call.input, ...userAndAgent(options, call) });
   const { decision } = enforcement;
   try {
     const store = approvalStore(options);
@@ -192,16 +187,15 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
     return { type: 'denied', reason };
   } catch (e) {
     // Fail closed: an approval store failure blocks the call, never the run.
-    const blocked: Decision = {
-      ...decision,
-      outcome: 'deny',
-      effective: 'deny',
-      reason: `the approval state could not be read or written (${(e as Error)?.message ?? e})`,
-    };
-    const reason = decisionText(blocked);
-    // Traced as what it became for the model: a denial.
-    recordDecision(blocked, enforcement.args ?? call.input);
-    handOff(call, { enforcement, approved: false, denial: reason });
+    // `refuse` records the denial like any decision (audit, listeners), so the
+    // trail shows what the call became, not only the verdict before the failure.
+    const refused = options.enforcer.refuse(
+      { tool: call.tool, args: enforcement.args ?? call.input, ...userAndAgent(options, call) },
+      `the approval state could not be read or written (${(e as Error)?.message ?? e})`,
+    );
+    const reason = decisionText(refused.decision);
+    recordDecision(refused.decision, refused.args ?? call.input);
+    handOff(call, { enforcement: refused, approved: false, denial: reason });
     return { type: 'denied', reason };
   }
 }

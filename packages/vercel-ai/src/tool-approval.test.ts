@@ -241,6 +241,12 @@ describe('approval state', () => {
     expect(executions).toEqual([]);
     expect(first.content.filter((p) => p.type === 'tool-approval-request')).toMatchObject([{ isAutomatic: true }]);
     expect(toolResultsSent(model, 1)[0]?.output.reason).toMatch(/^\[policy_denied\] .*store down/);
+    // The denial is a decision of its own, so the audit trail shows what the call became.
+    expect(enforcer.decisions.map((d) => [d.decision.outcome, d.decision.userId])).toEqual([
+      ['approval_required', 'sam'],
+      ['deny', 'sam'],
+    ]);
+    expect(enforcer.decisions[1]?.decision.reason).toMatch(/store down/);
   });
 
   it("keeps the tool's own needsApproval for calls the policy allows", async () => {
