@@ -1,13 +1,28 @@
-import { runWithUser } from '@hexgate/core';
+import { InvalidOptionsError, runWithUser } from '@hexgate/core';
 import { generateText, stepCountIs, tool } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { call, calls, received, scriptedModel, text, toolResultsSent } from './__fixtures__/scripted-model.ts';
 import { supportDesk } from './__fixtures__/support-desk.ts';
-import { hexgateToolApproval, hexgateTools } from './index.ts';
+import { hexgateModelMiddleware, hexgateToolApproval, hexgateTools } from './index.ts';
 
 const support = { id: 'sam', roles: ['support'] };
 const billing = { id: 'bea', roles: ['billing'] };
+
+describe('options', () => {
+  const { tools, enforcer } = supportDesk();
+  const builders = {
+    hexgateTools: (options: never) => hexgateTools(tools, options),
+    hexgateToolApproval,
+    hexgateModelMiddleware,
+  };
+  it.each(Object.entries(builders))('%s rejects bad options when it is built, not at the first call', (name, build) => {
+    expect(() => build(undefined as never)).toThrow(`@hexgate/vercel-ai ${name}: pass { enforcer }`);
+    const bad = [{}, { enforcer: {} }, { enforcer, contextUser: 'hexgateUser' }, { enforcer, approvals: {} }];
+    for (const options of bad) expect(() => build(options as never)).toThrow(InvalidOptionsError);
+    expect(() => build({ enforcer, approvals: new Map(), contextUser: () => undefined } as never)).not.toThrow();
+  });
+});
 
 describe('hexgateTools', () => {
   it('returns a new tool set and leaves the input object and its tools untouched', () => {

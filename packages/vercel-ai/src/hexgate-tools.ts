@@ -9,7 +9,7 @@ import { decisionText } from '@hexgate/core';
 import { recordDecision, traceToolCall } from '@hexgate/tracing';
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
 import { approvedBy, type GateStatus, gateCall, type Handoff, takeHandoff } from './gate-call.ts';
-import { explicitUser, type HexgateAiOptions } from './options.ts';
+import { checkOptions, explicitUser, type HexgateAiOptions } from './options.ts';
 
 type AnyTool = Tool<unknown, unknown, unknown>;
 type NeedsApproval = Exclude<AnyTool['needsApproval'], undefined>;
@@ -94,6 +94,7 @@ function userOf(options: HexgateAiOptions, context: unknown) {
  * calls are decided by `options.enforcer` for the user in scope.
  */
 export function hexgateTools<TOOLS extends ToolSet>(tools: TOOLS, options: HexgateAiOptions): TOOLS {
+  checkOptions(options, 'hexgateTools');
   const gated: Record<string, AnyTool> = {};
   for (const [name, tool] of Object.entries(tools)) gated[name] = gateTool(name, tool as AnyTool, options);
   return gated as TOOLS;

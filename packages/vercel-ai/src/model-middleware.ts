@@ -12,7 +12,7 @@
 import { tryGetUser } from '@hexgate/core';
 import type { LanguageModelMiddleware } from 'ai';
 import { closeRefused } from './gate-call.ts';
-import type { HexgateAiOptions } from './options.ts';
+import { checkOptions, type HexgateAiOptions } from './options.ts';
 
 export interface HexgateModelMiddlewareOptions extends HexgateAiOptions {
   /** Remove tools the user can never call from what the model sees. Default `true`. */
@@ -20,6 +20,7 @@ export interface HexgateModelMiddlewareOptions extends HexgateAiOptions {
 }
 
 export function hexgateModelMiddleware(options: HexgateModelMiddlewareOptions): LanguageModelMiddleware {
+  checkOptions(options, 'hexgateModelMiddleware');
   return {
     transformParams: async ({ params }) => {
       const user = tryGetUser();

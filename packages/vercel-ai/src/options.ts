@@ -3,7 +3,7 @@
  * `hexgateTools`, `hexgateToolApproval` and `hexgateModelMiddleware` built
  * with the same enforcer see the same pending approvals without any wiring.
  */
-import type { Decision, Enforcer, User } from '@hexgate/core';
+import { type Decision, type Enforcer, InvalidOptionsError, type User } from '@hexgate/core';
 
 /** One approval that was requested and not answered yet. */
 export interface PendingApproval {
@@ -38,6 +38,25 @@ export interface HexgateAiOptions {
   readonly contextUser?: (context: unknown) => User | undefined;
   /** Pending approvals. Default: in memory, shared per enforcer. */
   readonly approvals?: ApprovalStore;
+}
+
+/**
+ * Checked when a hook or tool set is built, so a wiring mistake is a clear
+ * error at startup rather than a TypeError (or a denial) at the first call.
+ */
+export function checkOptions<O extends HexgateAiOptions>(options: O, caller: string): O {
+  const fail = (what: string) => {
+    throw new InvalidOptionsError(`@hexgate/vercel-ai ${caller}: ${what}`);
+  };
+  if (typeof options?.enforcer?.decide !== 'function') fail('pass { enforcer } (from createEnforcer)');
+  if (options.contextUser !== undefined && typeof options.contextUser !== 'function') {
+    fail('`contextUser` must be a function (context) => User | undefined');
+  }
+  const store = options.approvals;
+  if (store !== undefined && !(['get', 'set', 'delete'] as const).every((m) => typeof store?.[m] === 'function')) {
+    fail('`approvals` must have get, set and delete methods (a Map fits)');
+  }
+  return options;
 }
 
 const defaultContextUser = (context: unknown): User | undefined => {

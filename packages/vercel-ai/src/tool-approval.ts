@@ -11,7 +11,7 @@
 import type { GenericToolApprovalFunction, ToolApprovalStatus, ToolSet } from 'ai';
 import { gateCall } from './gate-call.ts';
 import { originals, ownApproval } from './hexgate-tools.ts';
-import { explicitUser, type HexgateAiOptions } from './options.ts';
+import { checkOptions, explicitUser, type HexgateAiOptions } from './options.ts';
 
 // `toolName` comes from the model; read own properties only.
 const own = (record: unknown, key: string): unknown =>
@@ -21,6 +21,7 @@ export function hexgateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CON
   options: HexgateAiOptions,
   // `any`: the SDK infers the tools-context type from TOOLS at the call site.
 ): GenericToolApprovalFunction<TOOLS, any, RUNTIME_CONTEXT> {
+  checkOptions(options, 'hexgateToolApproval');
   return async ({ toolCall, tools, toolsContext, runtimeContext, messages }): Promise<ToolApprovalStatus> => {
     const { toolName, toolCallId, input } = toolCall;
     const context = own(toolsContext, toolName);
