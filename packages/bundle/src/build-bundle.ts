@@ -17,7 +17,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { InvalidOptionsError } from '@hexgate/core';
+import { buildPolicyFromFiles, InvalidOptionsError, readPolicyFiles } from '@hexgate/core';
 import { type KeyInput, keyIdOf, loadPrivateKey, loadPublicKey, signBytes } from './keys.ts';
 import {
   type BundleManifest,
@@ -34,7 +34,6 @@ import {
 import { openBundle, sha256 } from './open-bundle.ts';
 import { BundleVerificationError } from './problems.ts';
 import { readBundleDir } from './read-bundle-dir.ts';
-import { buildFromFiles, readPolicyFiles } from './read-policy-files.ts';
 
 export interface BuildBundleOptions {
   /** The bundle directory to write (created, or replaced if it already holds a bundle). */
@@ -65,7 +64,7 @@ export async function buildBundle(policyPath: string, options: BuildBundleOption
 
   // Validate first: a bundle is only ever built from a policy that loads.
   const read = await readPolicyFiles(policyPath);
-  const policy = buildFromFiles(read, policyPath);
+  const policy = buildPolicyFromFiles(read, policyPath);
 
   const previous = await existingManifest(outDir);
   const policyId = options.policyId ?? previous?.policyId ?? defaultPolicyId(policyPath);

@@ -5,9 +5,9 @@
  * file's hash, then nothing but listed files are parsed as YAML.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { buildPolicy, type Policy, PolicyLoadError } from '@hexgate/core';
+import { buildPolicyFromFiles, type Policy, PolicyLoadError } from '@hexgate/core';
 import { keyIdOf, verifyingKey } from './keys.ts';
-import { type BundleManifest, isoTime, MANIFEST_FILE, parseManifest, SIGNATURE_FILE } from './manifest.ts';
+import { type BundleManifest, isoTime, MANIFEST_FILE, POLICY_DIR, parseManifest, SIGNATURE_FILE } from './manifest.ts';
 import { type BundleProblem, problem } from './problems.ts';
 
 /** The raw bytes of a bundle, however they were obtained. */
@@ -138,20 +138,24 @@ export function openBundle(contents: BundleContents, trust: TrustSettings, locat
   const base = { manifest, manifestSha256, signed, signatureVerified: verifiedBy !== undefined };
   if (problems.length > 0) return fail(base);
 
-  // 5. Only now parse the (verified) policy files.
+  // 5. Only now parse the (verified) policy files; core decodes them as strict UTF-8.
   try {
-    const decoder = new TextDecoder('utf-8', { fatal: true });
     const files = Object.keys(manifest.files)
       .sort()
-      .map((path) => ({ file: `${location}/${path}`, text: decoder.decode(contents.files.get(path)) }));
-    const policy = buildPolicy(files, manifest.policy.kind, `${location}/policy`);
+      .map((path) => ({
+        name: path.slice(POLICY_DIR.length + 1),
+        path: `${location}/${path}`,
+        bytes: contents.files.get(path) as Buffer,
+      }));
+    const policy = buildPolicyFromFiles({ kind: manifest.policy.kind, files }, `${location}/${POLICY_DIR}`);
     return { ok: true, problems, policy, ...base };
   } catch (e) {
-    if (PolicyLoadError.isInstance(e)) {
-      problems.push(problem('policy-invalid', e.message, { issues: e.issues }));
-    } else {
-      problems.push(problem('policy-invalid', `the policy files are not UTF-8 text: ${(e as Error).message}`));
-    }
+    // Anything that stops the build refuses the bundle; only a PolicyLoadError carries positions.
+    problems.push(
+      PolicyLoadError.isInstance(e)
+        ? problem('policy-invalid', e.message, { issues: e.issues })
+        : problem('policy-invalid', `the policy files do not build: ${(e as Error)?.message ?? String(e)}`),
+    );
     return fail(base);
   }
 }

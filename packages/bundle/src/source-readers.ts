@@ -4,12 +4,10 @@
  * without re-parsing) and an `open()` that verifies and builds it. Readers
  * never touch the policy in force; the source decides what to swap.
  */
-import type { Policy } from '@hexgate/core';
-import { PolicyLoadError } from '@hexgate/core';
+import { buildPolicyFromFiles, type Policy, type PolicyFiles, PolicyLoadError, readPolicyFiles } from '@hexgate/core';
 import type { BundleManifest } from './manifest.ts';
 import { type BundleContents, openBundle, sha256, type TrustSettings } from './open-bundle.ts';
 import { contentsKey, fingerprint, readBundleDir } from './read-bundle-dir.ts';
-import { buildFromFiles, type PolicyFiles, readPolicyFiles } from './read-policy-files.ts';
 import { parseServedDocument } from './served-bundle.ts';
 import { bundleFailure, PolicySourceError } from './source-error.ts';
 import { readStable } from './stable-read.ts';
@@ -69,7 +67,7 @@ export function yamlReader(path: string, kind: 'file' | 'directory', settleMs: n
         key: stable.key,
         open() {
           try {
-            return { policy: buildFromFiles(files, path) };
+            return { policy: buildPolicyFromFiles(files, path) };
           } catch (e) {
             if (PolicyLoadError.isInstance(e))
               throw new PolicySourceError('policy-invalid', e.message, { issues: e.issues, cause: e });

@@ -1,9 +1,10 @@
+import { createHash, sign } from 'node:crypto';
 import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolicyLoadError } from '@hexgate/core';
 import { describe, expect, it, vi } from 'vitest';
 import { keys, refundPolicy, tempDir, writePolicy } from './__fixtures__/helpers.ts';
-import { BundleVerificationError, buildBundle, loadBundle, verifyBundle } from './index.ts';
+import { BundleVerificationError, buildBundle, loadBundle, loadPrivateKey, verifyBundle } from './index.ts';
 
 async function signedBundle(policy = refundPolicy(100)) {
   const dir = tempDir();
@@ -14,6 +15,22 @@ async function signedBundle(policy = refundPolicy(100)) {
 }
 
 const codes = (v: { problems: readonly { code: string }[] }) => v.problems.map((p) => p.code);
+
+/** Replaces the policy file of a signed bundle and re-signs the manifest, as a compromised build could. */
+function resignWithPolicy(out: string, policy: Buffer): void {
+  writeFileSync(join(out, 'policy/policy.yaml'), policy);
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  manifest.files['policy/policy.yaml'] = {
+    sha256: createHash('sha256').update(policy).digest('hex'),
+    size: policy.length,
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  writeFileSync(join(out, 'manifest.json'), bytes);
+  writeFileSync(
+    join(out, 'manifest.sig'),
+    sign(null, bytes, loadPrivateKey(join(out, '..', 'signing.key'))).toString('base64'),
+  );
+}
 
 describe('verifyBundle', () => {
   it('accepts an intact signed bundle', async () => {
@@ -110,26 +127,23 @@ describe('verifyBundle', () => {
 
   it('reports an invalid policy inside a correctly signed bundle with its positions', async () => {
     const { out, k } = await signedBundle();
-    const dir = join(out, '..');
-    // Re-sign a bundle whose policy is invalid, as a compromised build could.
-    const { loadPrivateKey } = await import('./keys.ts');
-    const { sign, createHash } = await import('node:crypto');
-    const bad = Buffer.from('tools:\n  refund: { mode: alow }\n');
-    writeFileSync(join(out, 'policy/policy.yaml'), bad);
-    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    manifest.files['policy/policy.yaml'] = { sha256: createHash('sha256').update(bad).digest('hex'), size: bad.length };
-    const bytes = Buffer.from(JSON.stringify(manifest));
-    writeFileSync(join(out, 'manifest.json'), bytes);
-    writeFileSync(
-      join(out, 'manifest.sig'),
-      sign(null, bytes, loadPrivateKey(join(dir, 'signing.key'))).toString('base64'),
-    );
+    resignWithPolicy(out, Buffer.from('tools:\n  refund: { mode: alow }\n'));
     const v = await verifyBundle(out, { publicKey: k.publicKeyPath });
     expect(codes(v)).toEqual(['policy-invalid']);
     expect(v.problems[0]?.issues?.[0]).toMatchObject({
       line: 2,
       message: expect.stringMatching(/unknown mode 'alow'/),
     });
+  });
+
+  it('reports policy bytes that are not UTF-8 inside a correctly signed bundle, naming the file', async () => {
+    const { out, k } = await signedBundle();
+    resignWithPolicy(out, Buffer.from([0x74, 0x6f, 0x6f, 0x6c, 0x73, 0x3a, 0xff, 0x0a]));
+    const v = await verifyBundle(out, { publicKey: k.publicKeyPath });
+    expect(codes(v)).toEqual(['policy-invalid']);
+    expect(v.problems[0]?.issues).toEqual([
+      { file: join(out, 'policy/policy.yaml'), line: 1, column: 1, message: 'the policy file is not valid UTF-8' },
+    ]);
   });
 
   it('reports a missing bundle directory without throwing', async () => {
