@@ -210,6 +210,18 @@ describe('YAML file sources', () => {
     }
     expect(() => createPolicySource(p, { requireSignature: false, minRevision: 3 })).toThrow(/bundles only/);
   });
+
+  it('refuses unusable option values at creation, before reading anything', () => {
+    const p = writePolicy(tempDir(), refundPolicy(1));
+    const url = 'http://127.0.0.1:1/policy';
+    expect(() => createPolicySource(p, { kind: 'ftp' as never })).toThrow(/unknown policy source kind 'ftp'/);
+    expect(() => createPolicySource(p, { debounceMs: -1 })).toThrow(/debounceMs must be a non-negative number/);
+    expect(() => createPolicySource(url, { timeoutMs: Number.NaN })).toThrow(/timeoutMs must be a non-negative/);
+    // A NaN size limit would compare false and let any document through.
+    expect(() => createPolicySource(url, { maxBytes: Number.NaN })).toThrow(
+      /maxBytes must be a non-negative number of bytes/,
+    );
+  });
 });
 
 describe('bundle directory sources', () => {

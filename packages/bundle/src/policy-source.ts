@@ -154,6 +154,7 @@ interface InForce {
   readonly loadedAt: number;
 }
 
+const KINDS: readonly PolicySourceKind[] = ['file', 'directory', 'bundle', 'http'];
 const DEFAULTS = { debounceMs: 100, httpIntervalMs: 30_000, timeoutMs: 10_000, maxBytes: 8 * 1024 * 1024 };
 
 /** Watches `location` and hot-reloads: `createPolicySource(location, { ...options, watch: true })`. */
@@ -164,6 +165,8 @@ export function watchPolicy(location: string, options: Omit<PolicySourceOptions,
 export function createPolicySource(location: string, options: PolicySourceOptions = {}): PolicySource {
   if (typeof location !== 'string' || location.length === 0)
     throw new InvalidOptionsError('createPolicySource: a path or URL is required');
+  if (options.kind !== undefined && !KINDS.includes(options.kind))
+    throw new InvalidOptionsError(`unknown policy source kind '${String(options.kind)}': use ${KINDS.join(', ')}`);
   const kind = options.kind ?? detectKind(location);
   const where = kind === 'http' ? location : resolve(location);
   const clock = options.now ?? Date.now;
@@ -184,8 +187,9 @@ export function createPolicySource(location: string, options: PolicySourceOption
   const reader: Reader =
     kind === 'http'
       ? httpReader(where, {
-          timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
-          maxBytes: options.maxBytes ?? DEFAULTS.maxBytes,
+          timeoutMs: nonNegative(options.timeoutMs, 'timeoutMs') ?? DEFAULTS.timeoutMs,
+          // A NaN limit would compare false and accept any size: validated like the timings.
+          maxBytes: nonNegative(options.maxBytes, 'maxBytes', 'bytes') ?? DEFAULTS.maxBytes,
           headers: options.headers ?? {},
         })
       : kind === 'bundle'
@@ -500,10 +504,10 @@ function checkTrustOptions(
     fail('minRevision must be a positive integer');
 }
 
-function nonNegative(value: number | undefined, name: string): number | undefined {
+function nonNegative(value: number | undefined, name: string, unit = 'milliseconds'): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    throw new InvalidOptionsError(`${name} must be a non-negative number of milliseconds`);
+    throw new InvalidOptionsError(`${name} must be a non-negative number of ${unit}`);
   return value;
 }
 
