@@ -32,9 +32,7 @@ export class ApprovalBook {
   }
 
   bind(key: string, binding: Binding): void {
-    this.#pending.delete(key);
-    this.#pending.set(key, binding);
-    if (this.#pending.size > MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value as string);
+    setBounded(this.#pending, key, binding);
   }
 
   peek(key: string): Binding | undefined {
@@ -49,8 +47,7 @@ export class ApprovalBook {
 
   /** The model text for a call the application rejected, consumed by the run's error formatter. */
   noteRejection(key: string, text: string): void {
-    this.#rejections.set(key, text);
-    if (this.#rejections.size > MAX_PENDING) this.#rejections.delete(this.#rejections.keys().next().value as string);
+    setBounded(this.#rejections, key, text);
   }
 
   takeRejection(key: string): string | undefined {
@@ -58,6 +55,13 @@ export class ApprovalBook {
     this.#rejections.delete(key);
     return text;
   }
+}
+
+/** Sets `key` as the newest entry, dropping the oldest when the map is full. */
+function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_PENDING) map.delete(map.keys().next().value as string);
 }
 
 /** Hash of arguments, or undefined when they cannot be hashed (never throws). */
@@ -84,9 +88,9 @@ export async function askInline(gate: Gate, decision: Decision, args: FrozenArgs
     { decision, args, argsHash: tryHash(args) ?? 'unhashable' },
     { timeoutMs: gate.options.approvalTimeoutMs },
   );
-  const status = answer.approved ? 'approved' : answer.reason.includes('timed out') ? 'expired' : 'rejected';
-  enforcer.reportApproval({ status, decision, args, reason: answer.reason });
-  return { status, reason: answer.reason };
+  const { status, reason } = answer;
+  enforcer.reportApproval({ status, decision, args, reason });
+  return { status, reason };
 }
 
 /**
