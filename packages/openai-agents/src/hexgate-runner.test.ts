@@ -118,10 +118,31 @@ describe('HexgateRunner: options', () => {
     expect(decisions).toEqual([['deny', 'allow']]);
   });
 
-  it('rejects enforcer options next to a ready-made enforcer', () => {
+  it('rejects enforcer options next to a ready-made enforcer, naming only the ones given', () => {
     expect(() => new HexgateRunner({ enforcer: enforcer(), onDecision: () => {} } as never)).toThrow(
-      /set them where you create yours/,
+      /^hexgate: onDecision configure an enforcer; set them where you create yours$/,
     );
+  });
+
+  it('rejects options of the wrong type when the runner is made, not at the first call', () => {
+    const make = (options: object) => () => new HexgateRunner({ enforcer: enforcer(), ...options } as never);
+    expect(make({ approvalHandler: true })).toThrow(/`approvalHandler` must be a function/);
+    expect(make({ formatDecision: 'BLOCKED' })).toThrow(/`formatDecision` must be a function/);
+    expect(make({ handoffInputFilter: {} })).toThrow(/`handoffInputFilter` must be a function/);
+    expect(make({ approvalTimeoutMs: -1 })).toThrow(/`approvalTimeoutMs` must be a positive number/);
+    expect(make({ approvalTimeoutMs: Number.NaN })).toThrow(/`approvalTimeoutMs` must be a positive number/);
+  });
+
+  it('rejects a run whose `user` is not a User, before any call is decided', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const rec = enforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+    for (const user of ['sam', { roles: ['billing'] }, null])
+      await expect(runner.run(agent, 'refund 80', { user: user as never })).rejects.toThrow(/`user` must be a User/);
+    expect(model.calls).toHaveLength(0);
+    expect(executions).toEqual([]);
+    expect(rec.decisions).toEqual([]);
   });
 });
 

@@ -9,7 +9,14 @@
  * (`@hexgate/tracing`, inside the user's scope): one run observation per
  * `run` call, streamed or not, fresh or resumed.
  */
-import { type Enforcer, runWithUser, tryGetUser, type User } from '@hexgate/core';
+import {
+  type Enforcer,
+  type EnforcerOptions,
+  InvalidOptionsError,
+  runWithUser,
+  tryGetUser,
+  type User,
+} from '@hexgate/core';
 import { isTracingEnabled, type RunInfo, traceRun, traceRunStream } from '@hexgate/tracing';
 import {
   type Agent,
@@ -25,7 +32,7 @@ import {
 } from '@openai/agents';
 import { agentToolSource } from './agent-tool-source.ts';
 import { ApprovalBook, settleAnswers } from './approvals.ts';
-import { carriedUser, createGate, type Gate, type HexgateOptions, resolveUser } from './options.ts';
+import { carriedUser, createGate, type Gate, type GateOptions, type HexgateOptions, resolveUser } from './options.ts';
 import { gateOf, wrapWithGate } from './wrap-agent.ts';
 
 type AnyAgent = Agent<any, any>;
@@ -39,6 +46,26 @@ export type HexgateRunOptions<O> = O & {
   readonly user?: User;
 };
 
+/**
+ * The config keys that are hexgate's; every other key is the SDK Runner's. The
+ * `satisfies` clause stops compiling when core's enforcer options or the gate
+ * options gain a key, so none can slip silently into the SDK's config.
+ */
+const HEXGATE_KEYS = {
+  policy: true,
+  enforcer: true,
+  agentName: true,
+  mode: true,
+  requireUser: true,
+  onDecision: true,
+  onApproval: true,
+  recorder: true,
+  argsLimits: true,
+  approvalHandler: true,
+  approvalTimeoutMs: true,
+  formatDecision: true,
+} satisfies Record<Exclude<keyof EnforcerOptions | keyof GateOptions, 'handoffInputFilter'> | 'enforcer', true>;
+
 type RunInput<TContext, TAgent extends AnyAgent> = string | AgentInputItem[] | RunState<TContext, TAgent>;
 
 export class HexgateRunner {
@@ -49,36 +76,12 @@ export class HexgateRunner {
   readonly #agents = new WeakMap<AnyAgent, AnyAgent>();
 
   constructor(config: HexgateRunnerConfig) {
-    const {
-      policy,
-      enforcer,
-      approvalHandler,
-      approvalTimeoutMs,
-      formatDecision,
-      agentName,
-      mode,
-      requireUser,
-      onDecision,
-      onApproval,
-      recorder,
-      argsLimits,
-      ...runConfig
-    } = (config ?? {}) as HexgateRunnerConfig & Record<string, never>;
-    this.#gate = createGate({
-      policy,
-      enforcer,
-      agentName,
-      mode,
-      requireUser,
-      onDecision,
-      onApproval,
-      recorder,
-      argsLimits,
-      approvalHandler,
-      approvalTimeoutMs,
-      formatDecision,
-      handoffInputFilter: runConfig.handoffInputFilter,
-    } as HexgateOptions);
+    const hexgate: Record<string, unknown> = {};
+    const runConfig: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(config ?? {}))
+      (Object.hasOwn(HEXGATE_KEYS, key) ? hexgate : runConfig)[key] = value;
+    // The SDK's `handoffInputFilter` stays in the Runner's config too; gated handoffs apply it themselves.
+    this.#gate = createGate({ ...hexgate, handoffInputFilter: runConfig.handoffInputFilter } as HexgateOptions);
     this.enforcer = this.#gate.enforcer;
     this.sdkRunner = new Runner(runConfig);
   }
@@ -108,12 +111,16 @@ export class HexgateRunner {
     options: HexgateRunOptions<Record<string, any>> = {},
   ): Promise<unknown> {
     const { user, ...sdkOptions } = options;
+    if (user !== undefined && (typeof user !== 'object' || user === null || typeof user.id !== 'string'))
+      return Promise.reject(
+        new InvalidOptionsError('hexgate: `user` must be a User: { id: string, roles?: string[] }'),
+      );
+    const resumed = input instanceof RunState;
     const start = async () => {
       await agentToolSource.ready();
       const gated = this.gated(agent);
       // Every run, streamed or not, fresh or resumed, passes through here:
       // this is the place for run-level hooks (tracing spans, audit context).
-      const resumed = input instanceof RunState;
       const runInput = resumed ? await this.#resume(gated, input) : input;
       const carrier = !resumed && sdkOptions.context === undefined && user ? { context: { user } } : {};
       return this.sdkRunner.run(
@@ -130,7 +137,15 @@ export class HexgateRunner {
     };
     const traced = () => {
       if (!isTracingEnabled()) return start(); // no tracer registered: exactly the untraced call
-      const info = runInfo(agent, input, sdkOptions.context, user);
+      // The user the calls are decided for: bound (`user`, or an outer `runWithUser`), else
+      // the one carried in the run context (`{ context: { user } }`, or in a resumed RunState).
+      const who = user ?? tryGetUser() ?? carriedUser(resumed ? input._context : { context: sdkOptions.context });
+      const info: RunInfo = {
+        framework: 'openai-agents',
+        agentName: agent.name,
+        ...(who ? { user: who } : {}),
+        metadata: { resumed },
+      };
       // A streamed run is over when its `completed` settles (it rejects if the run fails),
       // however the stream is consumed: iteration, toTextStream(), toStream().
       if (sdkOptions.stream === true)
@@ -165,21 +180,4 @@ export class HexgateRunner {
       return next?.(args);
     };
   }
-}
-
-/**
- * What the run's trace says about it. The user is the one the calls are
- * decided for: bound (`user`, or an outer `runWithUser`), else the one carried
- * in the run context (`{ context: { user } }`, or in a resumed RunState).
- */
-function runInfo(agent: AnyAgent, input: unknown, context: unknown, user: User | undefined): RunInfo {
-  const resumed = input instanceof RunState;
-  const runContext = resumed ? input._context : context;
-  const who = user ?? tryGetUser() ?? carriedUser(runContext as never) ?? carriedUser({ context: runContext } as never);
-  return {
-    framework: 'openai-agents',
-    agentName: agent.name,
-    ...(who ? { user: who } : {}),
-    metadata: { resumed },
-  };
 }

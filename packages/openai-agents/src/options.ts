@@ -68,15 +68,30 @@ export function createGate(options: HexgateOptions): Gate {
     ...enforcerOptions
   } = options as HexgateOptions & Partial<EnforcerOptions>;
   if (enforcer && policy) throw new InvalidOptionsError('hexgate: pass either `policy` or `enforcer`, not both');
-  if (enforcer && Object.values(enforcerOptions).some((v) => v !== undefined))
+  const misplaced = Object.entries(enforcerOptions).flatMap(([key, value]) => (value === undefined ? [] : [key]));
+  if (enforcer && misplaced.length > 0)
     throw new InvalidOptionsError(
-      `hexgate: ${Object.keys(enforcerOptions).join(', ')} configure an enforcer; set them where you create yours`,
+      `hexgate: ${misplaced.join(', ')} configure an enforcer; set them where you create yours`,
     );
+  const gateOptions: GateOptions = { approvalHandler, approvalTimeoutMs, formatDecision, handoffInputFilter };
+  checkGateOptions(gateOptions);
   const resolved = enforcer ?? (policy ? createEnforcer({ ...enforcerOptions, policy }) : undefined);
   if (!resolved || typeof resolved.decide !== 'function')
     throw new InvalidOptionsError('hexgate: `policy` (a loaded Policy) or `enforcer` is required');
-  const gateOptions: GateOptions = { approvalHandler, approvalTimeoutMs, formatDecision, handoffInputFilter };
   return Object.freeze({ enforcer: resolved, options: Object.freeze(gateOptions), book: new ApprovalBook() });
+}
+
+/** A wrong type here would otherwise surface only at call time, as a rejected approval or the default text. */
+function checkGateOptions(options: GateOptions): void {
+  for (const name of ['approvalHandler', 'formatDecision', 'handoffInputFilter'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function')
+      throw new InvalidOptionsError(`hexgate: \`${name}\` must be a function`);
+  }
+  const timeout = options.approvalTimeoutMs;
+  if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0))
+    throw new InvalidOptionsError(
+      `hexgate: \`approvalTimeoutMs\` must be a positive number of ms, got ${String(timeout)}`,
+    );
 }
 
 /**
@@ -90,7 +105,7 @@ export function resolveUser(runContext: RunContext<unknown> | undefined): User |
 }
 
 /** The `user` carried in the run context (set by `HexgateRunner` when the app passes no context). */
-export function carriedUser(runContext: RunContext<unknown> | undefined): User | undefined {
+export function carriedUser(runContext: { readonly context?: unknown } | undefined): User | undefined {
   const carried = (runContext?.context as { user?: unknown } | undefined)?.user as User | undefined;
   return carried && typeof carried === 'object' && typeof carried.id === 'string' ? carried : undefined;
 }
