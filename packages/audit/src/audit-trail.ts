@@ -17,7 +17,15 @@
  */
 import type { ApprovalEvent, DecisionEvent, DecisionRecorder, RedactOptions } from '@hexgate/core';
 import { type ExitParticipant, unwatchExit, watchExit } from './exit-hooks.ts';
-import { type AuditRecord, approvalBody, decisionBody, lossBody, type RecordBody, sealRecord } from './record.ts';
+import {
+  type AuditRecord,
+  approvalBody,
+  decisionBody,
+  type LossNotice,
+  lossBody,
+  type RecordBody,
+  sealRecord,
+} from './record.ts';
 import type { AuditSink, ChainHead } from './sink.ts';
 
 export type FailureMode = 'failClosed' | 'drop';
@@ -42,6 +50,7 @@ export interface AuditTrailOptions {
   readonly flushIntervalMs?: number;
   /** First delay before retrying a failed write; doubles up to 5 s (default 100 ms). */
   readonly retryDelayMs?: number;
+  /** How arguments and user attributes are redacted and size-capped: core's `redact` options. */
   readonly redact?: RedactOptions;
   /** Flush on process exit (default true). */
   readonly exitHandler?: boolean;
@@ -98,12 +107,7 @@ export interface AuditTrail extends DecisionRecorder {
   stats(): AuditTrailStats;
 }
 
-interface Loss {
-  dropped: number;
-  refused: number;
-  since: string;
-  until: string;
-}
+type Loss = { -readonly [K in keyof LossNotice]: LossNotice[K] };
 
 type Entry = DecisionEvent | ApprovalEvent;
 
@@ -115,6 +119,9 @@ interface Batch {
 }
 
 const isApproval = (e: Entry): e is ApprovalEvent => (e as ApprovalEvent).status !== undefined;
+
+/** Another writer moved the chain head (matched by name: a sink may bundle its own copy of the class). */
+const isConflict = (e: unknown): boolean => (e as Error)?.name === 'ChainConflictError';
 
 function intOption(v: number | undefined, fallback: number, min: number): number {
   return typeof v === 'number' && Number.isFinite(v) && v >= min ? Math.floor(v) : fallback;
@@ -301,8 +308,7 @@ class Trail implements AuditTrail, ExitParticipant {
         this.commit(batch);
         return;
       } catch (e) {
-        const conflict = (e as Error)?.name === 'ChainConflictError';
-        if (!conflict || attempt >= MAX_CONFLICT_ATTEMPTS) this.fail(e);
+        if (!isConflict(e) || attempt >= MAX_CONFLICT_ATTEMPTS) this.fail(e);
         // Another writer moved the head: re-read it and chain after it, after
         // a short random pause so two writers do not keep colliding in step.
         this.head = undefined;
@@ -331,7 +337,7 @@ class Trail implements AuditTrail, ExitParticipant {
     let prev = head.hash;
     const lossTaken: Loss | undefined = this.loss ? { ...this.loss } : undefined;
     if (lossTaken) {
-      const r = sealRecord(lossBody({ ...lossTaken }), this.chain, ++seq, prev);
+      const r = sealRecord(lossBody(lossTaken), this.chain, ++seq, prev);
       records.push(r);
       prev = r.hash;
     }
@@ -416,7 +422,7 @@ class Trail implements AuditTrail, ExitParticipant {
       try {
         appendSync(batch.records);
       } catch (e) {
-        if ((e as Error)?.name !== 'ChainConflictError' || attempt++ >= MAX_CONFLICT_ATTEMPTS) throw e;
+        if (!isConflict(e) || attempt++ >= MAX_CONFLICT_ATTEMPTS) throw e;
         this.head = undefined;
         continue;
       }

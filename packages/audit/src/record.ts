@@ -3,8 +3,9 @@
  * chained. Every sink stores exactly these fields and gives them back
  * unchanged, so `verify` can recompute each hash from what was stored.
  */
+import { hash } from 'node:crypto';
 import type { ApprovalEvent, ApprovalStatus, DecisionEvent, EnforcementMode, Outcome } from '@hexgate/core';
-import { type RedactOptions, redactWithOrder, sha256Hex } from '@hexgate/core';
+import { canonicalJson, type RedactOptions, redactWithOrder } from '@hexgate/core';
 
 export type RecordKind = 'decision' | 'approval' | 'loss';
 
@@ -99,42 +100,6 @@ const HASHED_FIELDS = [
 
 const PREFIXES = HASHED_FIELDS.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`);
 
-/**
- * Canonical JSON exactly as core's `canonicalJson` writes it (keys sorted by
- * code unit, no whitespace; a test checks they agree), in one loop without
- * intermediate arrays: it runs for every record on the writer's path.
- */
-export function canonical(v: unknown): string {
-  if (v === null) return 'null';
-  switch (typeof v) {
-    case 'string':
-      return JSON.stringify(v);
-    case 'number':
-    case 'boolean':
-      return JSON.stringify(v);
-    case 'object': {
-      if (Array.isArray(v)) {
-        let out = '[';
-        for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + canonical(v[i]);
-        return `${out}]`;
-      }
-      const keys = Object.keys(v as object);
-      if (keys.length > 1) keys.sort();
-      let out = '{';
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i] as string;
-        out += `${i === 0 ? '' : ','}${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`;
-      }
-      return `${out}}`;
-    }
-    default: {
-      const s = JSON.stringify(v);
-      if (s === undefined) throw new TypeError(`not JSON data: ${typeof v}`);
-      return s;
-    }
-  }
-}
-
 /** JSON text to store for a structured field: any valid JSON will do, verify re-canonicalizes it. */
 export function fieldJson(
   record: AuditRecord,
@@ -144,10 +109,7 @@ export function fieldJson(
 }
 
 // One-shot hashing (Node >= 21.7) skips creating a Hash object per record.
-const oneShot = (
-  globalThis.process?.getBuiltinModule?.('node:crypto') as { hash?: (alg: string, data: string) => string } | undefined
-)?.hash;
-const sha256 = (text: string): string => (oneShot ? oneShot('sha256', text) : sha256Hex(text));
+const sha256 = (text: string): string => hash('sha256', text);
 
 /**
  * Set on bodies whose nested values (args, user attributes) came out of
@@ -163,12 +125,12 @@ type Flagged = { [ORDERED]?: boolean };
  * without sorting the 25 top-level keys for every record.
  */
 export function canonicalRecordJson(record: Omit<AuditRecord, 'hash'>): string {
-  if ((record as Flagged)[ORDERED] === true) return JSON.stringify(inFieldOrder(record));
   let out = '';
   for (let i = 0; i < HASHED_FIELDS.length; i++) {
     const v = record[HASHED_FIELDS[i] as keyof Omit<AuditRecord, 'hash'>];
     out +=
-      PREFIXES[i] + (v === null || v === undefined ? 'null' : typeof v === 'object' ? canonical(v) : JSON.stringify(v));
+      PREFIXES[i] +
+      (v === null || v === undefined ? 'null' : typeof v === 'object' ? canonicalJson(v) : JSON.stringify(v));
   }
   return `${out}}`;
 }
@@ -325,32 +287,20 @@ export function decisionBody(event: DecisionEvent, options?: RedactOptions): Rec
   return body;
 }
 
+/** An approval event: its decision's record, with the approval's own time, reason and fields. */
 export function approvalBody(event: ApprovalEvent): RecordBody {
-  const d = event.decision;
+  // Approvals are rare and human-paced: the decision's body is built and then overridden.
+  const base = decisionBody({ decision: event.decision, args: undefined, user: undefined });
   const body: RecordBody & Flagged = {
+    ...base,
     kind: 'approval',
-    decisionId: d.id,
     timestamp: isoTime(event.timestamp),
-    agent: text(d.agentName),
-    tool: text(d.tool),
-    userId: text(d.userId),
-    sessionId: text(d.sessionId),
-    roles: textList(d.roles),
-    decidingRole: text(d.decidingRole),
-    outcome: d.outcome,
-    effective: d.effective,
-    mode: d.mode,
-    reason: text(event.reason ?? null),
-    violations: textList(d.violations),
+    reason: text(event.reason),
     // The approval event carries only the hash of the arguments, by design.
-    args: null,
     argsHash: text(event.argsHash),
-    userAttributes: null,
-    policyDigest: text(d.policyDigest),
     evaluationMs: null,
     approvalStatus: event.status,
-    approver: text(event.approver ?? null),
-    lost: null,
+    approver: text(event.approver),
     // No nested objects but roles/violations (string lists): canonical as is.
     [ORDERED]: true,
   };
