@@ -16,7 +16,7 @@ export type RunMethod = 'invoke' | 'stream' | 'streamEvents';
 export interface GraphRunInfo {
   readonly method: RunMethod;
   readonly user: User | undefined;
-  /** The agent name the run's decisions report, if any. */
+  /** The agent name the run's decisions report, if any (already falls back to `graphName`). */
   readonly agentName: string | undefined;
   /** The compiled graph's own `name`, if it has one. */
   readonly graphName: string | undefined;
@@ -27,7 +27,7 @@ export function traceGraphRun<R>(run: GraphRunInfo, start: () => R): R {
   if (!isTracingEnabled()) return start();
   const info: RunInfo = {
     framework: 'langgraph',
-    ...((run.agentName ?? run.graphName) ? { agentName: run.agentName ?? run.graphName } : {}),
+    ...(run.agentName ? { agentName: run.agentName } : {}),
     ...(run.user ? { user: run.user } : {}),
     metadata: { method: run.method, ...(run.graphName ? { graphName: run.graphName } : {}) },
   };
