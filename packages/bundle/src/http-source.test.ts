@@ -5,13 +5,16 @@ import { join } from 'node:path';
 import { createEnforcer, type Decision } from '@hexgate/core';
 import { describe, expect, it } from 'vitest';
 import {
+  errorWith,
   isError,
   isLoaded,
   keys,
   nextEvent,
   onCleanup,
+  refund,
   refundPolicy,
   tempDir,
+  track,
   waitFor,
   writePolicy,
 } from './__fixtures__/helpers.ts';
@@ -19,8 +22,6 @@ import {
   buildBundle,
   createBundleHandler,
   createPolicySource,
-  type PolicySource,
-  type PolicySourceEvent,
   readServedBundle,
   respondWithBundle,
   type ServedBundle,
@@ -65,17 +66,6 @@ const serveDoc =
   (doc: ServedBundle): Handler =>
   (req, res) =>
     respondWithBundle(req, res, doc);
-
-function track(source: PolicySource): PolicySource {
-  onCleanup(() => source.close());
-  return source;
-}
-
-const refund = (amount: number) => ({ tool: 'refund', args: { amount } });
-const errorWith =
-  (code: string) =>
-  (e: PolicySourceEvent): e is Extract<PolicySourceEvent, { type: 'error' }> =>
-    e.type === 'error' && e.error.code === code;
 
 async function signedBundles() {
   const dir = tempDir();

@@ -3,36 +3,26 @@ import { join } from 'node:path';
 import { createEnforcer, HexgateError } from '@hexgate/core';
 import { describe, expect, it, vi } from 'vitest';
 import {
+  errorWith,
   isError,
   isLoaded,
   keys,
   nextEvent,
-  onCleanup,
+  refund,
   refundPolicy,
   tempDir,
+  track,
   waitFor,
   writePolicy,
 } from './__fixtures__/helpers.ts';
 import {
   buildBundle,
   createPolicySource,
-  type PolicySource,
   PolicySourceError,
   type PolicySourceEvent,
   type PolicySourceOptions,
   watchPolicy,
 } from './index.ts';
-
-function track(source: PolicySource): PolicySource {
-  onCleanup(() => source.close());
-  return source;
-}
-
-const refund = (amount: number) => ({ tool: 'refund', args: { amount } });
-const errorWith =
-  (code: string) =>
-  (e: PolicySourceEvent): e is Extract<PolicySourceEvent, { type: 'error' }> =>
-    e.type === 'error' && e.error.code === code;
 
 /** Replaces a directory in one rename, as a deployment would. */
 function replaceDir(from: string, to: string) {

@@ -18,6 +18,15 @@ export function onCleanup(fn: () => unknown): void {
   cleanups.push(fn);
 }
 
+/** Closes `source` after the current test. */
+export function track(source: PolicySource): PolicySource {
+  onCleanup(() => source.close());
+  return source;
+}
+
+/** A `refund` call for `amount`. */
+export const refund = (amount: number) => ({ tool: 'refund', args: { amount } });
+
 export function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'hexgate-bundle-'));
   dirs.push(d);
@@ -76,3 +85,9 @@ export function nextEvent<E extends PolicySourceEvent>(
 export const isLoaded = (e: PolicySourceEvent): e is Extract<PolicySourceEvent, { type: 'loaded' }> =>
   e.type === 'loaded';
 export const isError = (e: PolicySourceEvent): e is Extract<PolicySourceEvent, { type: 'error' }> => e.type === 'error';
+
+/** Matches an error event whose error has `code`. */
+export const errorWith =
+  (code: string) =>
+  (e: PolicySourceEvent): e is Extract<PolicySourceEvent, { type: 'error' }> =>
+    e.type === 'error' && e.error.code === code;
