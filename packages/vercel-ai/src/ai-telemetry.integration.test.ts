@@ -8,7 +8,8 @@ import { type LangfuseTestSetup, type ReceivedSpan, setupLangfuseForTest } from 
 import { LangfuseVercelAiSdkIntegration } from '@langfuse/vercel-ai-sdk';
 import { generateText, registerTelemetry, stepCountIs, streamText } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { alice, mixedTurn, prompt, scriptedModel, text, tracedDesk, tracedTurn } from './__fixtures__/traced-desk.ts';
+import { scriptedModel, text } from './__fixtures__/scripted-model.ts';
+import { alice, mixedTurn, prompt, tracedDesk, tracedTurn } from './__fixtures__/traced-desk.ts';
 
 // Global, as an app does it at startup. Its tracer binds to the provider
 // registered first, so one provider serves the whole file.

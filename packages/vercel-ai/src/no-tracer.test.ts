@@ -10,18 +10,9 @@ import { isTracingEnabled } from '@hexgate/tracing';
 import { type LangfuseTestSetup, setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { AI_SDK_TELEMETRY_TRACING_CHANNEL, generateText } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toolResultsSent } from './__fixtures__/scripted-model.ts';
-import {
-  alice,
-  answerApproval,
-  type Kind,
-  mixedTurn,
-  prompt,
-  scriptedModel,
-  text,
-  tracedDesk,
-  tracedTurn,
-} from './__fixtures__/traced-desk.ts';
+import { answerApproval, type Kind } from './__fixtures__/chat-turn.ts';
+import { scriptedModel, text, toolResultsSent } from './__fixtures__/scripted-model.ts';
+import { alice, mixedTurn, prompt, tracedDesk, tracedTurn } from './__fixtures__/traced-desk.ts';
 import { traceHexgateRun } from './index.ts';
 
 // Langfuse set up completely, but its provider is never registered: tracing is off.

@@ -1,6 +1,7 @@
 import { runWithUser, type User } from '@hexgate/core';
-import { generateText, type ModelMessage, stepCountIs, streamText, type ToolSet } from 'ai';
+import { type ModelMessage, stepCountIs, streamText } from 'ai';
 import { describe, expect, it } from 'vitest';
+import { answerApproval, type Kind, runTurn, type TurnResult, type TurnSettings } from './__fixtures__/chat-turn.ts';
 import { call, calls, received, scriptedModel, text, toolResultsSent } from './__fixtures__/scripted-model.ts';
 import { supportDesk } from './__fixtures__/support-desk.ts';
 import { hexgateToolApproval, hexgateTools } from './index.ts';
@@ -8,43 +9,11 @@ import { hexgateToolApproval, hexgateTools } from './index.ts';
 const support: User = { id: 'sam', roles: ['support'] };
 const prompt: ModelMessage = { role: 'user', content: 'refund order A-1' };
 
-type Run = (messages: ModelMessage[]) => Promise<{ content: readonly { type: string }[]; messages: ModelMessage[] }>;
-
-/** A chat turn through generateText or streamText, with the gate wired the same way. */
-function chat(
-  kind: 'generate' | 'stream',
-  model: ReturnType<typeof scriptedModel>,
-  settings: { tools: ToolSet; toolApproval?: ReturnType<typeof hexgateToolApproval> },
-): Run {
-  return async (messages) => {
-    const options = { model, ...settings, messages, stopWhen: stepCountIs(4) };
-    if (kind === 'generate') {
-      const r = await generateText(options);
-      return { content: r.content, messages: r.response.messages };
-    }
-    const r = streamText(options);
-    return { content: await r.content, messages: (await r.response).messages };
-  };
-}
-
-function answer(
-  first: { content: readonly { type: string }[]; messages: ModelMessage[] },
-  approved: boolean,
-  reason?: string,
-): ModelMessage[] {
-  const request = first.content.find((p) => p.type === 'tool-approval-request') as { approvalId: string } | undefined;
-  if (!request) throw new Error('no approval request');
-  return [
-    prompt,
-    ...first.messages,
-    {
-      role: 'tool',
-      content: [
-        { type: 'tool-approval-response', approvalId: request.approvalId, approved, ...(reason ? { reason } : {}) },
-      ],
-    },
-  ];
-}
+/** Chat turns with one model and the gate wired the same way. */
+const chat =
+  (kind: Kind, model: TurnSettings['model'], settings: Omit<TurnSettings, 'model'>) =>
+  (messages: ModelMessage[]): Promise<TurnResult> =>
+    runTurn(kind, { model, ...settings }, messages);
 
 describe.each(['generate', 'stream'] as const)('approval_required with %sText', (kind) => {
   const setup = (withHook = true) => {
@@ -82,7 +51,7 @@ describe.each(['generate', 'stream'] as const)('approval_required with %sText', 
   it('approved: runs exactly once with the decided arguments; a replayed approval never runs again', async () => {
     const { run, executions, enforcer, model } = setup();
     const first = await run([prompt]);
-    const resumed = answer(first, true, 'ok by lead');
+    const resumed = answerApproval(first, true, 'ok by lead');
     await run(resumed);
     expect(executions).toEqual([
       { tool: 'refund_order', args: { order_id: 'A-1', amount: 60 }, frozen: true, userId: 'sam' },
@@ -106,7 +75,7 @@ describe.each(['generate', 'stream'] as const)('approval_required with %sText', 
   it('denied by the user: never runs and the model gets the reason', async () => {
     const { run, executions, model } = setup();
     const first = await run([prompt]);
-    await run(answer(first, false, 'not this one'));
+    await run(answerApproval(first, false, 'not this one'));
     expect(executions).toEqual([]);
     expect(toolResultsSent(model, 1)).toEqual([
       { toolCallId: 'c1', toolName: 'refund_order', output: { type: 'execution-denied', reason: 'not this one' } },
@@ -116,7 +85,7 @@ describe.each(['generate', 'stream'] as const)('approval_required with %sText', 
   it('arguments changed after the approval: decided again, not run', async () => {
     const { run, executions, enforcer, model } = setup();
     const first = await run([prompt]);
-    const tampered = answer(first, true).map((m) =>
+    const tampered = answerApproval(first, true).map((m) =>
       m.role === 'assistant' && Array.isArray(m.content)
         ? {
             ...m,
@@ -141,7 +110,7 @@ describe.each(['generate', 'stream'] as const)('approval_required with %sText', 
       tools: hexgateTools(tools, { enforcer }),
       toolApproval: hexgateToolApproval({ enforcer }),
     });
-    await runWithUser({ id: 'mallory', roles: ['support'] }, () => other(answer(first, true)));
+    await runWithUser({ id: 'mallory', roles: ['support'] }, () => other(answerApproval(first, true)));
     expect(executions).toEqual([]);
     expect(enforcer.approvals.map((a) => a.status)).toEqual(['requested']);
   });
@@ -151,7 +120,7 @@ describe.each(['generate', 'stream'] as const)('approval_required with %sText', 
     const first = await run([prompt]);
     expect(first.content.filter((p) => p.type === 'tool-approval-request')).toHaveLength(1);
     expect(executions).toEqual([]);
-    await run(answer(first, true));
+    await run(answerApproval(first, true));
     expect(executions.map((e) => e.args)).toEqual([{ order_id: 'A-1', amount: 60 }]);
     expect(enforcer.approvals.map((a) => a.status)).toEqual(['requested', 'approved']);
   });
@@ -200,7 +169,7 @@ describe('approval state', () => {
       });
     };
     const first = await runWithUser(support, () => wire(serverA)([prompt]));
-    await runWithUser(support, () => wire(serverB)(answer(first, true)));
+    await runWithUser(support, () => wire(serverB)(answerApproval(first, true)));
     expect(serverA.executions).toEqual([]);
     expect(serverB.executions.map((e) => e.args)).toEqual([{ order_id: 'A-1', amount: 60 }]);
     expect(serverA.enforcer.approvals.map((a) => a.status)).toEqual(['requested']);
@@ -217,7 +186,7 @@ describe('approval state', () => {
         toolApproval: hexgateToolApproval({ enforcer }),
       });
     const first = await runWithUser(support, () => wire(serverA)([prompt]));
-    await runWithUser(support, () => wire(serverB)(answer(first, true)));
+    await runWithUser(support, () => wire(serverB)(answerApproval(first, true)));
     expect(serverB.executions).toEqual([]);
     expect(toolResultsSent(model, 1)[0]?.output.type).toBe('execution-denied');
   });

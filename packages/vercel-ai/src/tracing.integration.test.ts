@@ -16,16 +16,15 @@ import {
 } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { answerApproval } from './__fixtures__/chat-turn.ts';
+import { scriptedModel, text } from './__fixtures__/scripted-model.ts';
 import {
   alice,
-  answerApproval,
   bob,
   mixedTurn,
   prompt,
   SECRET_ALLOWED,
   SECRET_DENIED,
-  scriptedModel,
-  text,
   tracedDesk,
   tracedTurn,
 } from './__fixtures__/traced-desk.ts';

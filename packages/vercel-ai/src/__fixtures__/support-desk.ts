@@ -15,6 +15,7 @@ export const policy = testPolicy(`
     support:
       inherits: [default]
       tools:
+        connect_db: { mode: allow } # the traced desk's tool whose arguments carry a secret
         refund_order:
           mode: approval_required
           constraints:
@@ -37,7 +38,16 @@ export interface Execution {
 
 export type DeskTools = Record<'get_order' | 'refund_order' | 'delete_account', Tool>;
 
-export function supportDesk(options: { mode?: 'enforce' | 'shadow' } = {}): {
+export interface DeskOptions {
+  readonly mode?: 'enforce' | 'shadow';
+}
+
+/** A recording enforcer of the desk policy for the agent `support-bot`. */
+export function deskEnforcer(options: DeskOptions = {}): RecordingEnforcer {
+  return recordingEnforcer({ policy, agentName: 'support-bot', ...options });
+}
+
+export function supportDesk(options: DeskOptions = {}): {
   tools: DeskTools;
   executions: Execution[];
   enforcer: RecordingEnforcer;
@@ -76,6 +86,5 @@ export function supportDesk(options: { mode?: 'enforce' | 'shadow' } = {}): {
       },
     }),
   };
-  const enforcer = recordingEnforcer({ policy, agentName: 'support-bot', ...options });
-  return { tools, executions, enforcer };
+  return { tools, executions, enforcer: deskEnforcer(options) };
 }

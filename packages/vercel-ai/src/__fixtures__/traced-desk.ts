@@ -4,29 +4,15 @@
  * the arguments, run through `traceHexgateRun` with generateText or streamText.
  */
 import type { User } from '@hexgate/core';
-import { type RecordingEnforcer, recordingEnforcer, testPolicy } from '@hexgate/core/testing';
-import { generateText, type LanguageModel, type ModelMessage, stepCountIs, streamText, type ToolSet, tool } from 'ai';
+import { type LanguageModel, type ModelMessage, type ToolSet, tool } from 'ai';
 import { z } from 'zod';
 import { hexgateToolApproval, hexgateTools, traceHexgateRun } from '../index.ts';
-import { call, calls, scriptedModel, text } from './scripted-model.ts';
+import { type Kind, runTurn, type TurnResult } from './chat-turn.ts';
+import { call, calls } from './scripted-model.ts';
+import { type DeskOptions, deskEnforcer } from './support-desk.ts';
 
 export const SECRET_ALLOWED = 'hunter2-allowed';
 export const SECRET_DENIED = 'hunter2-denied';
-
-export const policy = testPolicy(`
-  roles:
-    default:
-      tools:
-        get_order: { mode: allow }
-    support:
-      inherits: [default]
-      tools:
-        connect_db: { mode: allow }
-        refund_order:
-          mode: approval_required
-          constraints:
-            - args.amount <= 100
-`);
 
 export const alice: User = { id: 'alice', roles: ['support'], sessionId: 'sess-alice' };
 export const bob: User = { id: 'bob', roles: ['support'], sessionId: 'sess-bob' };
@@ -41,7 +27,7 @@ export const mixedTurn = calls(
   call('c4', 'refund_order', { order_id: 'A-1', amount: 60 }),
 );
 
-export function tracedDesk(options: { mode?: 'enforce' | 'shadow' } = {}) {
+export function tracedDesk(options: DeskOptions = {}) {
   const executions: string[] = [];
   const tools: ToolSet = {
     get_order: tool({
@@ -73,7 +59,7 @@ export function tracedDesk(options: { mode?: 'enforce' | 'shadow' } = {}) {
       },
     }),
   };
-  const enforcer: RecordingEnforcer = recordingEnforcer({ policy, agentName: 'support-bot', ...options });
+  const enforcer = deskEnforcer(options);
   const gated = { enforcer };
   return {
     enforcer,
@@ -82,52 +68,14 @@ export function tracedDesk(options: { mode?: 'enforce' | 'shadow' } = {}) {
   };
 }
 
-export type Kind = 'generate' | 'stream';
-
-/** What a run gives back, the same for generateText and streamText. */
-export interface TurnResult {
-  readonly content: readonly { readonly type: string }[];
-  readonly messages: ModelMessage[];
-  readonly text: string;
-}
-
-/**
- * One chat turn as an app writes it: `traceHexgateRun` around the SDK call,
- * the stream read only after the wrapper returned.
- */
-export async function tracedTurn(
+/** One chat turn as an app writes it: `traceHexgateRun` around the SDK call. */
+export function tracedTurn(
   kind: Kind,
   desk: ReturnType<typeof tracedDesk>,
   model: LanguageModel,
   messages: ModelMessage[],
 ): Promise<TurnResult> {
-  const options = { model, ...desk.settings, messages, stopWhen: stepCountIs(4) };
-  if (kind === 'generate') {
-    const r = await traceHexgateRun({ enforcer: desk.enforcer }, () => generateText(options));
-    return { content: r.content, messages: r.response.messages, text: r.text };
-  }
-  // onError: failures reach the test through the result; keep the SDK from logging them.
-  const r = traceHexgateRun({ enforcer: desk.enforcer }, () => streamText({ ...options, onError: () => {} }));
-  return { content: await r.content, messages: (await r.response).messages, text: await r.text };
+  return runTurn(kind, { model, ...desk.settings }, messages, (sdkCall) =>
+    traceHexgateRun({ enforcer: desk.enforcer }, sdkCall),
+  );
 }
-
-/** The history that answers the approval request of `first`. */
-export function answerApproval(first: TurnResult, approved: boolean, reason?: string): ModelMessage[] {
-  // The request a human answers (a policy denial is an automatic, already answered one).
-  const request = first.content.find(
-    (p) => p.type === 'tool-approval-request' && !(p as { isAutomatic?: boolean }).isAutomatic,
-  ) as { approvalId: string } | undefined;
-  if (!request) throw new Error('no approval request');
-  return [
-    prompt,
-    ...first.messages,
-    {
-      role: 'tool',
-      content: [
-        { type: 'tool-approval-response', approvalId: request.approvalId, approved, ...(reason ? { reason } : {}) },
-      ],
-    },
-  ];
-}
-
-export { call, calls, scriptedModel, text };
