@@ -9,7 +9,15 @@
  * with `recordDecision`; a call the gated `execute` runs is recorded there,
  * around the execution (`traceToolCall`). So each decision is recorded once.
  */
-import { type ApprovalStatus, decisionText, type Enforcement, hashArgs, tryGetUser, type User } from '@hexgate/core';
+import {
+  type ApprovalStatus,
+  decisionText,
+  type Enforcement,
+  hashArgs,
+  type ToolCall,
+  tryGetUser,
+  type User,
+} from '@hexgate/core';
 import { recordDecision } from '@hexgate/tracing';
 import { grantedApproval, refusedCalls } from './approval-messages.ts';
 import {
@@ -116,17 +124,19 @@ export async function closeRefused(options: HexgateAiOptions, messages: Messages
   }
 }
 
-/** The caller and agent name a decision is made for (absent: core's defaults). */
-function userAndAgent(options: HexgateAiOptions, call: GateCall) {
+/** A call as the enforcer sees it; no user means the one bound with `runWithUser`. */
+export function toolCall(options: HexgateAiOptions, tool: string, args: unknown, user: User | undefined): ToolCall {
   return {
-    ...(call.user ? { user: call.user } : {}),
+    tool,
+    args,
+    ...(user ? { user } : {}),
     ...(options.agentName ? { agentName: options.agentName } : {}),
   };
 }
 
 export async function gateCall(options: HexgateAiOptions, call: GateCall): Promise<GateStatus> {
   await closeRefused(options, call.messages, (call.user ?? tryGetUser())?.id);
-  const enforcement = options.enforcer.decide({ tool: call.tool, args: call.input, ...userAndAgent(options, call) });
+  const enforcement = options.enforcer.decide(toolCall(options, call.tool, call.input, call.user));
   const { decision } = enforcement;
   try {
     const store = approvalStore(options);
@@ -190,7 +200,7 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
     // `refuse` records the denial like any decision (audit, listeners), so the
     // trail shows what the call became, not only the verdict before the failure.
     const refused = options.enforcer.refuse(
-      { tool: call.tool, args: enforcement.args ?? call.input, ...userAndAgent(options, call) },
+      toolCall(options, call.tool, enforcement.args ?? call.input, call.user),
       `the approval state could not be read or written (${(e as Error)?.message ?? e})`,
     );
     const reason = decisionText(refused.decision);

@@ -8,7 +8,7 @@
 import { decisionText } from '@hexgate/core';
 import { recordDecision, traceToolCall } from '@hexgate/tracing';
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
-import { approvedBy, type GateStatus, gateCall, type Handoff, takeHandoff } from './gate-call.ts';
+import { approvedBy, type GateStatus, gateCall, type Handoff, takeHandoff, toolCall } from './gate-call.ts';
 import { checkOptions, explicitUser, type HexgateAiOptions } from './options.ts';
 
 type AnyTool = Tool<unknown, unknown, unknown>;
@@ -64,12 +64,7 @@ function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): A
       if (handoff?.denial !== undefined) return handoff.denial;
       const { decision, args } =
         handoff?.enforcement ??
-        options.enforcer.decide({
-          tool: name,
-          args: input,
-          ...(options.agentName ? { agentName: options.agentName } : {}),
-          ...userOf(options, executeOptions.context),
-        });
+        options.enforcer.decide(toolCall(options, name, input, explicitUser(options, executeOptions.context)));
       const approved = handoff?.approved === true;
       const runs = decision.effective === 'allow' || (decision.effective === 'approval_required' && approved);
       if (runs && args !== undefined) {
@@ -82,11 +77,6 @@ function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): A
   }
   originals.set(gated, original);
   return gated;
-}
-
-function userOf(options: HexgateAiOptions, context: unknown) {
-  const user = explicitUser(options, context);
-  return user ? { user } : {};
 }
 
 /**
