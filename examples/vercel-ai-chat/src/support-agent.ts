@@ -37,7 +37,7 @@ export function loadSupportPolicy() {
 }
 
 export function supportAgent(model: ChatModel, enforcer: Enforcer): ToolLoopAgent<never, ToolSet> {
-  const options = { enforcer, agentName: 'support-agent' };
+  const options = { enforcer }; // decisions carry the enforcer's agentName
   return new ToolLoopAgent({
     instructions: 'You are a customer-support agent. Use the tools; respect refusals.',
     // Hides tools the user can never call (wire_transfer for support staff).
