@@ -133,6 +133,11 @@ describe('decisions', () => {
     expect(outcomeOf('d', { flag: true })).toBe('allow');
   });
 
+  it('an explicit malformed user denies with a clear reason', () => {
+    const d = enforcer.decide({ tool: 'search', args: {}, user: { id: 'x', roles: 'billing' } as never }).decision;
+    expect(d).toMatchObject({ outcome: 'deny', reason: 'invalid user: user.roles must be a list of role names' });
+  });
+
   it('an invalid tool name or a missing policy denies', () => {
     expect(enforcer.decide({ tool: '', args: {} }).decision.outcome).toBe('deny');
     const e = createEnforcer({ policy: { currentPolicy: () => ({ error: 'never loaded' }) } });

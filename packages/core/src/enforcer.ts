@@ -13,7 +13,7 @@ import { type Decision, decisionText, type EnforcementMode, type Outcome } from 
 import { InvalidOptionsError, PolicyDeniedError } from './errors.ts';
 import { type Explanation, explainCall } from './explain.ts';
 import type { Policy } from './policy/policy.ts';
-import { tryGetUser, type User } from './user-scope.ts';
+import { tryGetUser, type User, userProblem } from './user-scope.ts';
 
 /** One tool call to decide. */
 export interface ToolCall {
@@ -207,6 +207,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       } else if (requireUser && !user) {
         digest = state.policy.digest;
         reason = 'no user in scope and the enforcer requires one';
+      } else if (call.user !== undefined && userProblem(call.user)) {
+        digest = state.policy.digest;
+        reason = `invalid user: ${userProblem(call.user)}`;
       } else {
         digest = state.policy.digest;
         const snap = snapshotArgs(call.args, limits);

@@ -23,6 +23,12 @@ describe('user scope', () => {
     });
   });
 
+  it('refuses a malformed user instead of silently using the default role', () => {
+    for (const bad of ['alice', null, { userId: 'a' }, { id: 'a', roles: 'admin' }, { id: 'a', attributes: [] }]) {
+      expect(() => runWithUser(bad as never, () => 1), JSON.stringify(bad)).toThrow(/runWithUser: /);
+    }
+  });
+
   it('concurrent requests never see each other', async () => {
     const seen = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>

@@ -7,7 +7,7 @@
  * This is the only file that imports `node:async_hooks`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { MissingUserError } from './errors.ts';
+import { InvalidOptionsError, MissingUserError } from './errors.ts';
 
 export interface User {
   /** Stable identifier of the human or service the agent acts for. */
@@ -31,8 +31,33 @@ function store(): AsyncLocalStorage<User> {
   return als;
 }
 
-/** Runs `fn` with `user` in scope for everything it calls, sync or async. */
+/**
+ * Why `user` is not a usable `User`, or undefined when it is. A malformed user
+ * (a bare string, roles given as a string, no id) would otherwise silently
+ * fall back to the `default` role.
+ */
+export function userProblem(user: unknown): string | undefined {
+  if (typeof user !== 'object' || user === null || Array.isArray(user))
+    return 'a user must be an object { id, roles?, sessionId?, attributes? }';
+  const u = user as Record<string, unknown>;
+  if (typeof u.id !== 'string') return 'user.id must be a string';
+  if (u.roles !== undefined && (!Array.isArray(u.roles) || !u.roles.every((r) => typeof r === 'string'))) {
+    return 'user.roles must be a list of role names';
+  }
+  if (u.sessionId !== undefined && typeof u.sessionId !== 'string') return 'user.sessionId must be a string';
+  if (
+    u.attributes !== undefined &&
+    (typeof u.attributes !== 'object' || u.attributes === null || Array.isArray(u.attributes))
+  ) {
+    return 'user.attributes must be an object';
+  }
+  return undefined;
+}
+
+/** Runs `fn` with `user` in scope for everything it calls, sync or async. Throws `InvalidOptionsError` for a malformed user. */
 export function runWithUser<T>(user: User, fn: () => T): T {
+  const problem = userProblem(user);
+  if (problem) throw new InvalidOptionsError(`runWithUser: ${problem}`);
   return store().run(freezeUser(user), fn);
 }
 
