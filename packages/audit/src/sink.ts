@@ -3,13 +3,16 @@
  * else (queueing, redaction, hashing, chaining, failure policy). To add your
  * own storage, implement `head` and `append` (see the README).
  */
-import type { AuditRecord } from './record.ts';
+import { type AuditRecord, GENESIS_HASH } from './record.ts';
 
 /** The last record of a chain as stored: `{ seq: 0, hash: GENESIS_HASH }` for an empty chain. */
 export interface ChainHead {
   readonly seq: number;
   readonly hash: string;
 }
+
+/** The head of a chain without records (and the anchor of a chain nothing was deleted from). */
+export const EMPTY_HEAD: ChainHead = Object.freeze({ seq: 0, hash: GENESIS_HASH });
 
 export interface AuditSink {
   /** Short name for messages (`sqlite:./audit.db`). */

@@ -5,8 +5,8 @@
  * recomputed from the stored fields. The first problem of each chain is
  * reported; a chain's stored head also catches records cut off at the end.
  */
-import { type AuditRecord, GENESIS_HASH, hashRecord } from './record.ts';
-import type { ChainHead } from './sink.ts';
+import { type AuditRecord, hashRecord } from './record.ts';
+import { type ChainHead, EMPTY_HEAD } from './sink.ts';
 
 export type ProblemKind =
   /** A record's fields no longer match its hash (edited in place). */
@@ -55,13 +55,6 @@ export interface VerifyReport {
   readonly problem?: VerifyProblem;
 }
 
-export interface ChainAnchor {
-  readonly seq: number;
-  readonly hash: string;
-}
-
-export const NO_ANCHOR: ChainAnchor = Object.freeze({ seq: 0, hash: GENESIS_HASH });
-
 export class ChainVerifier {
   private expectSeq: number;
   private prevHash: string;
@@ -71,7 +64,8 @@ export class ChainVerifier {
 
   constructor(
     readonly chain: string,
-    private readonly anchor: ChainAnchor = NO_ANCHOR,
+    /** Retention anchor: the last deleted record, which the first stored one must follow. */
+    private readonly anchor: ChainHead = EMPTY_HEAD,
   ) {
     this.expectSeq = anchor.seq + 1;
     this.prevHash = anchor.hash;

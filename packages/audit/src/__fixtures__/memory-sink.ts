@@ -1,7 +1,6 @@
 /** An in-memory sink with switches to make it fail or stall, for trail tests. */
 import type { AuditRecord } from '../record.ts';
-import { GENESIS_HASH } from '../record.ts';
-import { type AuditSink, assertContinues, type ChainHead } from '../sink.ts';
+import { type AuditSink, assertContinues, type ChainHead, EMPTY_HEAD } from '../sink.ts';
 
 export class MemorySink implements AuditSink {
   readonly name = 'memory';
@@ -16,7 +15,7 @@ export class MemorySink implements AuditSink {
 
   head(chain: string): ChainHead {
     const last = this.records.filter((r) => r.chain === chain).at(-1);
-    return last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
+    return last ? { seq: last.seq, hash: last.hash } : EMPTY_HEAD;
   }
 
   async append(records: readonly AuditRecord[]): Promise<void> {

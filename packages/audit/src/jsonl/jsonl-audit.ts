@@ -16,8 +16,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { type AuditRecord, GENESIS_HASH } from '../record.ts';
-import { type AuditSink, assertContinues, type ChainHead } from '../sink.ts';
+import type { AuditRecord } from '../record.ts';
+import { type AuditSink, assertContinues, type ChainHead, EMPTY_HEAD } from '../sink.ts';
 import { SqliteAudit } from '../sql/sqlite-audit.ts';
 import { type ChainReport, ChainVerifier, summarize, type VerifyReport } from '../verify.ts';
 
@@ -102,7 +102,7 @@ export class JsonlAudit implements AuditSink {
       }
       end = start;
     }
-    return { seq: 0, hash: GENESIS_HASH };
+    return EMPTY_HEAD;
   }
 
   head(chain: string): ChainHead {

@@ -6,6 +6,7 @@
  * hashed.
  */
 import { type AuditRecord, fieldJson } from '../record.ts';
+import { type ChainHead, EMPTY_HEAD } from '../sink.ts';
 
 export const TABLE = 'hexgate_audit';
 export const CHAINS_TABLE = 'hexgate_audit_chains';
@@ -83,6 +84,11 @@ export function writeRow(r: AuditRecord, out: (string | number | null)[], offset
   out[i++] = json(r, 'lost');
   out[i++] = r.prevHash;
   out[i] = r.hash;
+}
+
+/** A row of the chains table (`head_seq`, `head_hash`) -> the stored head; no row: an empty chain. */
+export function rowToHead(row: Record<string, unknown> | undefined): ChainHead {
+  return row ? { seq: Number(row.head_seq), hash: String(row.head_hash) } : EMPTY_HEAD;
 }
 
 function parsed(v: unknown): unknown {

@@ -2,15 +2,15 @@
  * PostgreSQL audit store and sink, on `pg` (node-postgres: pure JavaScript,
  * the most used PostgreSQL client for Node, with a connection pool). A batch
  * is one transaction: lock the chain's head row, insert every record with a
- * single `unnest` statement (one parameter per column, not per value), move
- * the head, commit. The row lock serializes writers from any number of
+ * single `json_to_recordset` statement (the whole batch is one parameter),
+ * move the head, commit. The row lock serializes writers from any number of
  * processes, so they cannot fork a chain.
  */
 import { createRequire } from 'node:module';
 import type * as pg from 'pg';
 import { type AuditRecord, GENESIS_HASH } from '../record.ts';
 import { type AuditSink, assertContinues, type ChainHead } from '../sink.ts';
-import { CHAINS_TABLE, COLUMN_LIST, COLUMNS, TABLE } from './columns.ts';
+import { CHAINS_TABLE, COLUMN_LIST, COLUMNS, rowToHead, TABLE } from './columns.ts';
 import { type Row, SqlAuditStore, type SqlDb, type SqlExec } from './sql-store.ts';
 
 export interface PostgresAuditOptions {
@@ -252,8 +252,7 @@ export class PostgresAudit extends SqlAuditStore implements AuditSink {
 
   async head(chain: string): Promise<ChainHead> {
     const rows = await this.pg.all(`SELECT head_seq, head_hash FROM ${CHAINS_TABLE} WHERE chain = ?`, [chain]);
-    const row = rows[0];
-    return row ? { seq: Number(row.head_seq), hash: String(row.head_hash) } : { seq: 0, hash: GENESIS_HASH };
+    return rowToHead(rows[0]);
   }
 
   async append(records: readonly AuditRecord[]): Promise<void> {
@@ -263,8 +262,7 @@ export class PostgresAudit extends SqlAuditStore implements AuditSink {
     const batch = JSON.stringify(records.map(toJsonRow));
     await this.pg.withClient(async (client) => {
       const locked = await client.query(LOCK_HEAD, [first.chain, GENESIS_HASH]);
-      const row = locked.rows[0] as Row;
-      assertContinues({ seq: Number(row.head_seq), hash: String(row.head_hash) }, records);
+      assertContinues(rowToHead(locked.rows[0] as Row), records);
       await client.query(INSERT, [batch, last.seq, last.hash, last.chain]);
     });
   }

@@ -6,7 +6,7 @@
  * dialect.
  */
 import { csvHeader, csvRow } from '../export-format.ts';
-import type { AuditRecord } from '../record.ts';
+import { type AuditRecord, GENESIS_HASH } from '../record.ts';
 import type {
   AuditPage,
   AuditQuery,
@@ -20,7 +20,7 @@ import type {
   ToolStats,
 } from '../store.ts';
 import { parseWindow, toIsoTime } from '../store.ts';
-import { type ChainReport, ChainVerifier, NO_ANCHOR, summarize, type VerifyReport } from '../verify.ts';
+import { type ChainReport, ChainVerifier, summarize, type VerifyReport } from '../verify.ts';
 import { CHAINS_TABLE, COLUMN_LIST, rowToRecord, TABLE } from './columns.ts';
 
 export type Row = Record<string, unknown>;
@@ -246,9 +246,9 @@ export class SqlAuditStore implements AuditStore {
       .map((r) => ({
         chain: String(r.chain),
         headSeq: n(r.head_seq),
-        headHash: r.head_hash == null ? NO_ANCHOR.hash : String(r.head_hash),
+        headHash: r.head_hash == null ? GENESIS_HASH : String(r.head_hash),
         anchorSeq: n(r.anchor_seq),
-        anchorHash: r.anchor_hash == null ? NO_ANCHOR.hash : String(r.anchor_hash),
+        anchorHash: r.anchor_hash == null ? GENESIS_HASH : String(r.anchor_hash),
         // A chain with records but no head row lost its bookkeeping: verify reports it.
         known: r.head_seq != null,
       }))

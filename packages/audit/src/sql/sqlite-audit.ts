@@ -8,7 +8,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type AuditRecord, GENESIS_HASH } from '../record.ts';
 import { type AuditSink, assertContinues, type ChainHead } from '../sink.ts';
-import { CHAINS_TABLE, COLUMN_LIST, COLUMNS, recordToRow, TABLE, writeRow } from './columns.ts';
+import { CHAINS_TABLE, COLUMN_LIST, COLUMNS, recordToRow, rowToHead, TABLE, writeRow } from './columns.ts';
 import { type Row, SqlAuditStore, type SqlDb, type SqlExec } from './sql-store.ts';
 
 export interface SqliteAuditOptions {
@@ -178,8 +178,7 @@ export class SqliteAudit extends SqlAuditStore implements AuditSink {
   }
 
   head(chain: string): ChainHead {
-    const row = this.getHead.get(chain) as Row | undefined;
-    return row ? { seq: Number(row.head_seq), hash: String(row.head_hash) } : { seq: 0, hash: GENESIS_HASH };
+    return rowToHead(this.getHead.get(chain) as Row | undefined);
   }
 
   append(records: readonly AuditRecord[]): void {
@@ -195,10 +194,7 @@ export class SqliteAudit extends SqlAuditStore implements AuditSink {
     try {
       const row = this.getHead.get(first.chain) as Row | undefined;
       if (!row) this.newChain.run(first.chain, GENESIS_HASH, GENESIS_HASH);
-      assertContinues(
-        row ? { seq: Number(row.head_seq), hash: String(row.head_hash) } : { seq: 0, hash: GENESIS_HASH },
-        records,
-      );
+      assertContinues(rowToHead(row), records);
       const flat = this.flat;
       const width = COLUMNS.length;
       let i = 0;
