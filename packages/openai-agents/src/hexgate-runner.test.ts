@@ -1,17 +1,25 @@
 import { RunState } from '@openai/agents';
-import { assistantMessage, functionCall, modelResponder, ScriptedModel } from '@openai/agents/testing';
+import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
 import { describe, expect, it } from 'vitest';
-import { enforcer, makeAgent, toolOutputSeenByModel } from './__fixtures__/kit.ts';
+import { bea, concurrentModel, enforcer, makeAgent, sam, toolOutputSeenByModel } from './__fixtures__/kit.ts';
 import { HexgateRunner } from './index.ts';
-
-const support = { id: 'sam', roles: ['support'] };
-const billing = { id: 'bea', roles: ['billing'] };
 
 function refundScript(amount: number, callId = 'r1') {
   return new ScriptedModel([
     [functionCall('refund', { order_id: 'A-1', amount }, { callId })],
     [assistantMessage('done')],
   ]);
+}
+
+/** sam's refund of 80, paused by one runner, saved, then restored and approved: a resume elsewhere. */
+async function approvedElsewhere() {
+  const model = refundScript(80);
+  const { agent, executions } = makeAgent(model);
+  const first = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+  const saved = (await first.run(agent, 'refund 80', { user: sam })).state.toString();
+  const restored = await RunState.fromString(agent, saved);
+  restored.approve(restored.getInterruptions()[0]!);
+  return { model, agent, executions, restored };
 }
 
 describe('HexgateRunner: allow and deny', () => {
@@ -24,7 +32,7 @@ describe('HexgateRunner: allow and deny', () => {
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
-    const result = await runner.run(agent, 'where is A-1?', { user: support });
+    const result = await runner.run(agent, 'where is A-1?', { user: sam });
 
     expect(result.finalOutput).toBe('your order shipped');
     expect(executions).toEqual([{ tool: 'get_order', args: { order_id: 'A-1' }, user: 'sam' }]);
@@ -42,7 +50,7 @@ describe('HexgateRunner: allow and deny', () => {
     const { agent, executions } = makeAgent(model);
     const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
-    const result = await runner.run(agent, 'refund 400', { user: support });
+    const result = await runner.run(agent, 'refund 400', { user: sam });
 
     expect(executions).toEqual([]);
     expect(result.interruptions).toEqual([]);
@@ -65,7 +73,7 @@ describe('HexgateRunner: allow and deny', () => {
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
-    const result = await runner.run(agent, 'refund', { user: billing });
+    const result = await runner.run(agent, 'refund', { user: bea });
 
     expect(executions).toEqual([]);
     expect(result.interruptions).toEqual([]);
@@ -82,7 +90,7 @@ describe('HexgateRunner: allow and deny', () => {
       formatDecision: (d) => `BLOCKED ${d.tool} (${d.outcome})`,
       tracingDisabled: true,
     });
-    await runner.run(agent, 'refund', { user: support });
+    await runner.run(agent, 'refund', { user: sam });
     expect(toolOutputSeenByModel(model, 'r1')).toBe('BLOCKED refund (deny)');
   });
 });
@@ -98,7 +106,7 @@ describe('HexgateRunner: options', () => {
       },
       tracingDisabled: true,
     });
-    const result = await runner.run(agent, 'refund', { user: support });
+    const result = await runner.run(agent, 'refund', { user: sam });
     expect(result.finalOutput).toBe('done');
     expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[policy_denied\]/);
   });
@@ -113,7 +121,7 @@ describe('HexgateRunner: options', () => {
       onDecision: (e) => decisions.push([e.decision.outcome, e.decision.effective]),
       tracingDisabled: true,
     });
-    await runner.run(agent, 'refund', { user: support });
+    await runner.run(agent, 'refund', { user: sam });
     expect(executions).toHaveLength(1);
     expect(decisions).toEqual([['deny', 'allow']]);
   });
@@ -153,7 +161,7 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
-    const paused = await runner.run(agent, 'refund 80', { user: support });
+    const paused = await runner.run(agent, 'refund 80', { user: sam });
     expect(executions).toEqual([]);
     expect(paused.interruptions.map((i) => [i.name, i.arguments])).toEqual([
       ['refund', JSON.stringify({ order_id: 'A-1', amount: 80 })],
@@ -162,7 +170,7 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
 
     const [item] = paused.interruptions;
     paused.state.approve(item!);
-    const resumed = await runner.run(agent, paused.state, { user: support });
+    const resumed = await runner.run(agent, paused.state, { user: sam });
 
     expect(resumed.finalOutput).toBe('done');
     expect(executions).toEqual([{ tool: 'refund', args: { order_id: 'A-1', amount: 80 }, user: 'sam' }]);
@@ -177,9 +185,9 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
-    const paused = await runner.run(agent, 'refund 80', { user: support });
+    const paused = await runner.run(agent, 'refund 80', { user: sam });
     paused.state.reject(paused.interruptions[0]!);
-    const resumed = await runner.run(agent, paused.state, { user: support });
+    const resumed = await runner.run(agent, paused.state, { user: sam });
 
     expect(resumed.finalOutput).toBe('done');
     expect(executions).toEqual([]);
@@ -193,14 +201,14 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
-    const paused = await runner.run(agent, 'refund 80', { user: support });
+    const paused = await runner.run(agent, 'refund 80', { user: sam });
     const saved = paused.state.toString();
 
     // Later, elsewhere: restored against the application's own (ungated) agent.
     const restored = await RunState.fromString(agent, saved);
     expect(restored._currentAgent.tools).toContain(refund);
     restored.approve(restored.getInterruptions()[0]!);
-    const resumed = await runner.run(agent, restored, { user: support });
+    const resumed = await runner.run(agent, restored, { user: sam });
 
     expect(resumed.finalOutput).toBe('done');
     expect(executions).toEqual([{ tool: 'refund', args: { order_id: 'A-1', amount: 80 }, user: 'sam' }]);
@@ -209,16 +217,11 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
   });
 
   it('resumes in a fresh runner (the request was made elsewhere): the call is decided again and runs once', async () => {
-    const model = refundScript(80);
-    const { agent, executions } = makeAgent(model);
-    const first = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
-    const saved = (await first.run(agent, 'refund 80', { user: support })).state.toString();
+    const { agent, executions, restored } = await approvedElsewhere();
 
     const rec = enforcer();
     const second = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
-    const restored = await RunState.fromString(agent, saved);
-    restored.approve(restored.getInterruptions()[0]!);
-    await second.run(agent, restored, { user: support });
+    await second.run(agent, restored, { user: sam });
 
     expect(executions).toHaveLength(1);
     expect(rec.decisions.map((d) => d.decision.outcome)).toEqual(['approval_required', 'approval_required']);
@@ -231,7 +234,7 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
-    const paused = await runner.run(agent, 'refund 80', { user: support });
+    const paused = await runner.run(agent, 'refund 80', { user: sam });
     paused.state.approve(paused.interruptions[0]!);
     // Another support user resumes the run: the same call decided for them is not what was approved.
     await runner.run(agent, paused.state, { user: { id: 'mallory', roles: ['support'] } });
@@ -242,13 +245,8 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
   });
 
   it('an approval saved with the run does not transfer to another user in another runner either', async () => {
-    const model = refundScript(80);
-    const { agent, executions } = makeAgent(model);
-    const first = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
-    const saved = (await first.run(agent, 'refund 80', { user: support })).state.toString();
+    const { model, agent, executions, restored } = await approvedElsewhere();
 
-    const restored = await RunState.fromString(agent, saved);
-    restored.approve(restored.getInterruptions()[0]!);
     const second = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
     await second.run(agent, restored, { user: { id: 'mallory', roles: ['support'] } });
 
@@ -265,9 +263,9 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
     const { agent, executions } = makeAgent(model);
     const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
-    const paused = await runner.run(agent, 'refund', { user: support });
+    const paused = await runner.run(agent, 'refund', { user: sam });
     paused.state.approve(paused.interruptions[0]!, { alwaysApprove: true });
-    const resumed = await runner.run(agent, paused.state, { user: support });
+    const resumed = await runner.run(agent, paused.state, { user: sam });
 
     expect(resumed.finalOutput).toBe('done');
     expect(executions.map((e) => e.args)).toEqual([{ order_id: 'A-1', amount: 80 }]);
@@ -293,7 +291,7 @@ describe('HexgateRunner: approvalHandler decides inline', () => {
         },
         tracingDisabled: true,
       });
-      const result = await runner.run(agent, 'refund 80', { user: support });
+      const result = await runner.run(agent, 'refund 80', { user: sam });
       expect(result.interruptions).toEqual([]);
       expect(seen).toEqual([{ order_id: 'A-1', amount: 80 }]);
       expect(executions).toHaveLength(ran);
@@ -312,7 +310,7 @@ describe('HexgateRunner: approvalHandler decides inline', () => {
       approvalTimeoutMs: 20,
       tracingDisabled: true,
     });
-    await runner.run(agent, 'refund 80', { user: support });
+    await runner.run(agent, 'refund 80', { user: sam });
     expect(executions).toEqual([]);
     expect(rec.approvals.map((a) => a.status)).toEqual(['requested', 'expired']);
   });
@@ -331,7 +329,7 @@ describe('HexgateRunner: streamed runs behave the same', () => {
     const { agent, executions } = makeAgent(model);
     const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
-    const stream = await runner.run(agent, 'go', { user: support, stream: true });
+    const stream = await runner.run(agent, 'go', { user: sam, stream: true });
     for await (const _event of stream) {
       // consume
     }
@@ -340,7 +338,7 @@ describe('HexgateRunner: streamed runs behave the same', () => {
     expect(executions.map((e) => e.tool)).toEqual(['get_order']);
 
     stream.state.approve(stream.interruptions[0]!);
-    const resumed = await runner.run(agent, stream.state, { user: support, stream: true });
+    const resumed = await runner.run(agent, stream.state, { user: sam, stream: true });
     await resumed.completed;
 
     expect(resumed.finalOutput).toBe('done');
@@ -354,22 +352,14 @@ describe('HexgateRunner: streamed runs behave the same', () => {
 
 describe('HexgateRunner: one wrapped agent, many users', () => {
   it('two users running the same agent concurrently each get their own role', async () => {
-    // The responder answers from the request itself, so interleaving does not matter.
-    const respond = modelResponder(({ request }) => {
-      const input = request.input as Array<Record<string, any>>;
-      const done = input.find((i) => i.type === 'function_call_result');
-      if (done) return [assistantMessage(`result: ${JSON.stringify(done.output)}`)];
-      const who = String(input.find((i) => i.role === 'user')?.content);
-      return [functionCall('refund', { order_id: 'A-1', amount: 300 }, { callId: `call-${who}` })];
-    });
-    const model = new ScriptedModel([respond, respond, respond, respond]);
+    const model = concurrentModel(() => ['refund', { order_id: 'A-1', amount: 300 }]);
     const { agent, executions } = makeAgent(model);
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
     const [s, b] = await Promise.all([
-      runner.run(agent, 'sam', { user: support }),
-      runner.run(agent, 'bea', { user: billing }),
+      runner.run(agent, 'sam', { user: sam }),
+      runner.run(agent, 'bea', { user: bea }),
     ]);
 
     expect(executions).toEqual([{ tool: 'refund', args: { order_id: 'A-1', amount: 300 }, user: 'bea' }]);

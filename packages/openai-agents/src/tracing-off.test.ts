@@ -8,8 +8,8 @@ import { isTracingEnabled } from '@hexgate/tracing';
 import { setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
 import { expect, it } from 'vitest';
-import { toolOutputSeenByModel } from './__fixtures__/kit.ts';
-import { bea, deskAgent, sam, tracedEnforcer } from './__fixtures__/traced-desk.ts';
+import { bea, enforcer, sam, toolOutputSeenByModel } from './__fixtures__/kit.ts';
+import { deskAgent } from './__fixtures__/traced-desk.ts';
 import { HexgateRunner } from './index.ts';
 
 /** Everything observable about a batch of runs, except tracing. */
@@ -28,7 +28,7 @@ async function observe() {
     [assistantMessage('bea done')],
   ]);
   const { agent, executions } = deskAgent(model);
-  const rec = tracedEnforcer();
+  const rec = enforcer();
   const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
   const paused = await runner.run(agent, 'help', { user: sam });

@@ -10,19 +10,18 @@ import { type DecisionEvent, runWithUser } from '@hexgate/core';
 import { traceRun } from '@hexgate/tracing';
 import { type ReceivedSpan, setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { Agent, run } from '@openai/agents';
-import { assistantMessage, functionCall, modelError, modelResponder, ScriptedModel } from '@openai/agents/testing';
+import { assistantMessage, functionCall, modelError, ScriptedModel } from '@openai/agents/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTools, toolOutputSeenByModel } from './__fixtures__/kit.ts';
 import {
   bea,
-  deskAgent,
-  isGuardrail,
-  isRun,
-  only,
+  concurrentModel,
+  enforcer,
+  makeTools,
   sam,
-  tracedEnforcer,
+  toolOutputSeenByModel,
   triageDesk,
-} from './__fixtures__/traced-desk.ts';
+} from './__fixtures__/kit.ts';
+import { deskAgent, isGuardrail, isRun, only } from './__fixtures__/traced-desk.ts';
 import { HexgateRunner, wrapOpenAIAgent } from './index.ts';
 
 let lf: Awaited<ReturnType<typeof setupLangfuseForTest>>;
@@ -73,7 +72,7 @@ describe('a traced run', () => {
       [assistantMessage('done')],
     ]);
     const { agent, executions } = deskAgent(model);
-    const rec = tracedEnforcer();
+    const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
     const result = await runner.run(agent, 'reset my password to hunter2', { user: sam });
@@ -138,7 +137,7 @@ describe('a traced run', () => {
       [assistantMessage('done')],
     ]);
     const { agent, executions } = deskAgent(model);
-    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
     await runner.run(agent, 'reset', { user: bea });
 
@@ -162,7 +161,7 @@ describe('approvals', () => {
       [assistantMessage('done')],
     ]);
     const { agent, executions } = deskAgent(model);
-    const rec = tracedEnforcer();
+    const rec = enforcer();
     return { model, agent, executions, rec, runner: new HexgateRunner({ enforcer: rec, tracingDisabled: true }) };
   }
 
@@ -247,7 +246,7 @@ describe('approvals', () => {
     ]);
     const { agent, executions } = deskAgent(model);
     const runner = new HexgateRunner({
-      enforcer: tracedEnforcer(),
+      enforcer: enforcer(),
       approvalHandler: ({ args }) => (args as { order_id: string }).order_id === 'A-1',
       tracingDisabled: true,
     });
@@ -279,7 +278,7 @@ describe('streamed runs', () => {
       [assistantMessage('done')],
     ]);
     const { agent } = deskAgent(model);
-    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
     const stream = await runner.run(agent, 'go', { user: sam, stream: true });
     // Consumed as text, not by iterating the result: the run ends on `completed`.
@@ -317,7 +316,7 @@ describe('failed runs', () => {
         [functionCall('get_order', { order_id: 'A-1' }, { callId: 'g1' })],
         modelError(new Error('model unavailable')),
       ]);
-    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
     await expect(runner.run(deskAgent(failing()).agent, 'go', { user: sam })).rejects.toThrow(/model unavailable/);
     const stream = await runner.run(deskAgent(failing()).agent, 'go', { user: bea, stream: true });
@@ -336,19 +335,9 @@ describe('failed runs', () => {
 
 describe('concurrent users', () => {
   it('two users on one runner at once: one trace each, nothing of one in the other', async () => {
-    // The responder answers from the request itself, so interleaving does not matter.
-    const respond = modelResponder(({ request }) => {
-      const input = request.input as Array<Record<string, any>>;
-      const done = input.find((i) => i.type === 'function_call_result');
-      if (done) return [assistantMessage(`result: ${JSON.stringify(done.output)}`)];
-      const who = String(input.find((i) => i.role === 'user')?.content);
-      return [
-        functionCall('reset_password', { account: who, password: `secret-of-${who}` }, { callId: `call-${who}` }),
-      ];
-    });
-    const model = new ScriptedModel([respond, respond, respond, respond]);
+    const model = concurrentModel((who) => ['reset_password', { account: who, password: `secret-of-${who}` }]);
     const { agent, executions } = deskAgent(model);
-    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
     await Promise.all([runner.run(agent, 'sam', { user: sam }), runner.run(agent, 'bea', { user: bea })]);
 
@@ -398,7 +387,7 @@ describe('handoffs', () => {
       [functionCall('wire_transfer', { amount: 5000 }, { callId: 'w1' })],
       [assistantMessage('cannot wire that much')],
     ]);
-    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
     await runner.run(triageDesk(blockedTriage, new ScriptedModel([])).triage, 'wire', { user: sam });
     const result = await runner.run(triageDesk(allowedTriage, deskModel).triage, 'wire', { user: bea });
@@ -442,7 +431,7 @@ describe('agents used as tools', () => {
       model: outerModel,
       tools: [inner.asTool({ toolName: 'ask_billing', toolDescription: 'Ask the billing desk' })],
     });
-    const runner = new HexgateRunner({ enforcer: tracedEnforcer(), tracingDisabled: true });
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
     await runner.run(front, 'go', { user: bea });
 
@@ -465,7 +454,7 @@ describe('wrapOpenAIAgent with the SDK run', () => {
       [functionCall('reset_password', { account: 'A-1', password: 'hunter2' }, { callId: 'p1' })],
       [assistantMessage('done')],
     ]);
-    const gated = wrapOpenAIAgent(deskAgent(model).agent, { enforcer: tracedEnforcer() });
+    const gated = wrapOpenAIAgent(deskAgent(model).agent, { enforcer: enforcer() });
 
     await runWithUser(sam, () => traceRun({ framework: 'my-app', agentName: 'desk' }, () => run(gated, 'reset')));
 

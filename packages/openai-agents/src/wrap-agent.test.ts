@@ -3,19 +3,8 @@ import { Agent, handoff, type MCPServer, Runner, RunState, run } from '@openai/a
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { enforcer, makeAgent, makeTools, toolOutputSeenByModel } from './__fixtures__/kit.ts';
+import { bea, enforcer, makeAgent, makeTools, sam, toolOutputSeenByModel, triageDesk } from './__fixtures__/kit.ts';
 import { HexgateRunner, wrapOpenAIAgent } from './index.ts';
-
-const support = { id: 'sam', roles: ['support'] };
-const billing = { id: 'bea', roles: ['billing'] };
-
-/** A billing desk agent (with a wire_transfer tool) and a triage agent that can hand off to it. */
-function desk(deskModel: ScriptedModel, triageModel: ScriptedModel) {
-  const tools = makeTools();
-  const billingDesk = new Agent({ name: 'billing_desk', model: deskModel, tools: [tools.wire] });
-  const triage = new Agent({ name: 'triage', model: triageModel, tools: [tools.getOrder], handoffs: [billingDesk] });
-  return { ...tools, billingDesk, triage };
-}
 
 describe('handoffs', () => {
   it('a handoff to a forbidden agent is blocked: the same agent continues and sees the [policy_denied] text', async () => {
@@ -24,11 +13,11 @@ describe('handoffs', () => {
       [functionCall('transfer_to_billing_desk', {}, { callId: 'h1' })],
       [assistantMessage('I will handle it myself')],
     ]);
-    const { triage } = desk(deskModel, triageModel);
+    const { triage } = triageDesk(triageModel, deskModel);
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
-    const result = await runner.run(triage, 'I need a wire', { user: support });
+    const result = await runner.run(triage, 'I need a wire', { user: sam });
 
     expect(result.lastAgent?.name).toBe('triage');
     expect(result.finalOutput).toBe('I will handle it myself');
@@ -45,11 +34,11 @@ describe('handoffs', () => {
       [assistantMessage('cannot wire that much')],
     ]);
     const triageModel = new ScriptedModel([[functionCall('transfer_to_billing_desk', {}, { callId: 'h1' })]]);
-    const { triage, executions } = desk(deskModel, triageModel);
+    const { triage, executions } = triageDesk(triageModel, deskModel);
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
-    const result = await runner.run(triage, 'wire 5000', { user: billing });
+    const result = await runner.run(triage, 'wire 5000', { user: bea });
 
     expect(result.lastAgent?.name).toBe('billing_desk');
     expect(executions).toEqual([]);
@@ -70,9 +59,9 @@ describe('handoffs', () => {
       handoffs: [handoff(target, { onHandoff: (ctx) => void seen.push(ctx.context) })],
     });
     const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
-    const result = await runner.run(triage, 'go', { user: billing });
+    const result = await runner.run(triage, 'go', { user: bea });
     expect(result.finalOutput).toBe('hi');
-    expect(seen).toEqual([{ user: billing }]); // the user also travels in the SDK's run context
+    expect(seen).toEqual([{ user: bea }]); // the user also travels in the SDK's run context
   });
 });
 
@@ -96,7 +85,7 @@ describe('agents used as tools', () => {
     ]);
     const { agent } = outer(innerModel, outerModel);
     const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
-    await runner.run(agent, 'go', { user: support });
+    await runner.run(agent, 'go', { user: sam });
     expect(innerModel.calls).toHaveLength(0);
     expect(toolOutputSeenByModel(outerModel, 'a1')).toMatch(/^\[policy_denied\] Tool 'ask_billing'/);
   });
@@ -115,7 +104,7 @@ describe('agents used as tools', () => {
     const rec = enforcer();
     const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
 
-    const result = await runner.run(agent, 'go', { user: billing });
+    const result = await runner.run(agent, 'go', { user: bea });
 
     expect(result.finalOutput).toBe('done');
     expect(executions).toEqual([{ tool: 'wire_transfer', args: { amount: 500 }, user: 'bea' }]);
@@ -172,7 +161,7 @@ describe('agents used as tools', () => {
         tools: [inner.asTool({ toolName: 'ask_billing', parameters })],
       });
       const result = gated
-        ? await new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true }).run(agent, 'go', { user: billing })
+        ? await new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true }).run(agent, 'go', { user: bea })
         : await new Runner({ tracingDisabled: true }).run(agent, 'go');
       expect(result.finalOutput).toBe('done');
       inputs.push(innerModel.calls[0]?.request.input);
@@ -219,7 +208,7 @@ describe('MCP server tools', () => {
     const agent = new Agent({ name: 'mcp-bot', model, mcpServers: [server] });
     const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
 
-    await runner.run(agent, 'go', { user: billing });
+    await runner.run(agent, 'go', { user: bea });
 
     expect(called).toEqual([['refund', { order_id: 'A-1', amount: 200 }]]);
     expect(toolOutputSeenByModel(model, 'm-no')).toMatch(/^\[policy_denied\]/);
@@ -237,10 +226,10 @@ describe('wrapOpenAIAgent (for applications that call the SDK themselves)', () =
     const rec = enforcer();
 
     const viaScope = wrapOpenAIAgent(makeAgent(script(), tools).agent, { enforcer: rec });
-    await runWithUser(billing, () => run(viaScope, 'refund 300'));
+    await runWithUser(bea, () => run(viaScope, 'refund 300'));
 
     const viaContext = wrapOpenAIAgent(makeAgent(script(), tools).agent, { enforcer: rec });
-    await new Runner({ tracingDisabled: true }).run(viaContext, 'refund 300', { context: { user: support } });
+    await new Runner({ tracingDisabled: true }).run(viaContext, 'refund 300', { context: { user: sam } });
 
     expect(tools.executions.map((e) => e.user)).toEqual(['bea']);
     expect(rec.decisions.map((d) => [d.decision.userId, d.decision.outcome])).toEqual([
@@ -268,7 +257,7 @@ describe('the application objects are left untouched', () => {
       [functionCall('get_order', { order_id: 'A-1' }, { callId: 'g1' })],
       [functionCall('transfer_to_billing_desk', {}, { callId: 'h1' })],
     ]);
-    const { triage, billingDesk, getOrder, wire, executions } = desk(deskModel, triageModel);
+    const { triage, billingDesk, getOrder, wire, executions } = triageDesk(triageModel, deskModel);
     const snapshot = (a: Agent<any, any>) => ({
       tools: a.tools,
       toolList: [...a.tools],
@@ -284,7 +273,7 @@ describe('the application objects are left untouched', () => {
 
     const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
     const gated = runner.gated(triage);
-    await runner.run(triage, 'go', { user: billing });
+    await runner.run(triage, 'go', { user: bea });
 
     expect(gated).not.toBe(triage);
     expect(gated.tools[0]).not.toBe(getOrder);

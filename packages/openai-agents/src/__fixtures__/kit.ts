@@ -2,7 +2,7 @@
 import { tryGetUser } from '@hexgate/core';
 import { recordingEnforcer } from '@hexgate/core/testing';
 import { Agent, type Model, setTracingDisabled, tool } from '@openai/agents';
-import type { ScriptedModel } from '@openai/agents/testing';
+import { assistantMessage, functionCall, modelResponder, ScriptedModel } from '@openai/agents/testing';
 import { z } from 'zod';
 
 setTracingDisabled(true);
@@ -29,6 +29,7 @@ roles:
         mode: allow
         constraints:
           - args.amount <= 500
+      reset_password: { mode: allow }
       transfer_to_billing_desk: { mode: allow }
       ask_billing: { mode: allow }
       wire_transfer:
@@ -36,6 +37,9 @@ roles:
         constraints:
           - args.amount <= 1000
 `;
+
+export const sam = { id: 'sam', roles: ['support'], sessionId: 'sess-sam' };
+export const bea = { id: 'bea', roles: ['billing'], sessionId: 'sess-bea' };
 
 export interface Execution {
   readonly tool: string;
@@ -74,7 +78,17 @@ export function makeTools() {
       return `wired ${args.amount}`;
     },
   });
-  return { executions, getOrder, refund, wire };
+  // Its `password` argument must never reach a trace; the execution records the account only.
+  const resetPassword = tool({
+    name: 'reset_password',
+    description: "Set a customer's password",
+    parameters: z.object({ account: z.string(), password: z.string() }),
+    execute: async ({ account }) => {
+      record('reset_password', { account });
+      return `password of ${account} reset`;
+    },
+  });
+  return { executions, getOrder, refund, wire, resetPassword };
 }
 
 export function makeAgent(model: Model, tools = makeTools()) {
@@ -87,8 +101,33 @@ export function makeAgent(model: Model, tools = makeTools()) {
   return { agent, ...tools };
 }
 
+/** A triage agent that can hand off to a billing desk (which has `wire_transfer`). */
+export function triageDesk(triageModel: Model, deskModel: Model) {
+  const tools = makeTools();
+  const billingDesk = new Agent({ name: 'billing_desk', model: deskModel, tools: [tools.wire] });
+  const triage = new Agent({ name: 'triage', model: triageModel, tools: [tools.getOrder], handoffs: [billingDesk] });
+  return { ...tools, triage, billingDesk };
+}
+
 export function enforcer() {
   return recordingEnforcer({ policy: POLICY });
+}
+
+/**
+ * A model for two runs at once, each started with a different user message. It answers every request from
+ * the request itself, so interleaving does not matter: first the call `callFor(message)` (call id
+ * `call-<message>`), then, once that call's result is in, the reply `result: <the output as JSON>`.
+ */
+export function concurrentModel(callFor: (message: string) => [tool: string, args: Record<string, unknown>]) {
+  const respond = modelResponder(({ request }) => {
+    const input = request.input as Array<Record<string, any>>;
+    const done = input.find((i) => i.type === 'function_call_result');
+    if (done) return [assistantMessage(`result: ${JSON.stringify(done.output)}`)];
+    const message = String(input.find((i) => i.role === 'user')?.content);
+    const [name, args] = callFor(message);
+    return [functionCall(name, args, { callId: `call-${message}` })];
+  });
+  return new ScriptedModel([respond, respond, respond, respond]);
 }
 
 /** What the model received as the output of call `callId` (looked up in every later request). */
