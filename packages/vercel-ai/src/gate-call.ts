@@ -139,8 +139,6 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
   const enforcement = options.enforcer.decide(toolCall(options, call.tool, call.input, call.user));
   const { decision } = enforcement;
   try {
-    const store = approvalStore(options);
-    const key = approvalKey(decision.userId, call.toolCallId);
     const granted = grantedApproval(call.messages, call.toolCallId);
     if (!granted) {
       handOff(call, { enforcement, approved: false });
@@ -153,13 +151,15 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
         return { type: 'denied', reason: decisionText(decision) };
       }
       const pending: PendingApproval = { decision, args: enforcement.args };
-      await store.set(key, pending);
+      await approvalStore(options).set(approvalKey(decision.userId, call.toolCallId), pending);
       report(options, 'requested', pending);
       recordDecision(decision, enforcement.args, { approval: { status: 'requested' } });
       return { type: 'user-approval', reason: decision.reason };
     }
     // Resumed with a granted approval: it is used up now, whatever happens,
     // so a replayed history can never run the call a second time.
+    const store = approvalStore(options);
+    const key = approvalKey(decision.userId, call.toolCallId);
     const pending = await store.get(key);
     const claimed = pending !== undefined && (await store.delete(key)) ? pending : undefined;
     const covered =
