@@ -14,7 +14,7 @@ export function safely(what: string, fn: () => void): void {
   try {
     fn();
   } catch (e) {
-    warnOnce(`failed:${what}`, `${what} failed: ${(e as Error)?.message ?? String(e)}`);
+    warnOnce(`failed:${what}`, `${what} failed: ${errorMessage(e)}`);
   }
 }
 

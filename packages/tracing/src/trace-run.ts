@@ -130,7 +130,7 @@ function startRun<R>(info: RunInfo, fn: () => R, settle: Settle<R>): R {
   } catch (error) {
     if (entered) throw error;
     // The tracer itself failed before the run started: run untraced.
-    warnOnce('run-failed', `could not start a run observation: ${(error as Error)?.message ?? error}`);
+    warnOnce('run-failed', `could not start a run observation: ${errorMessage(error)}`);
     return fn();
   }
 }

@@ -148,7 +148,7 @@ export function traceToolCall<R>(
     );
   } catch (error) {
     if (entered) throw error;
-    warnOnce('tool-failed', `could not start a tool observation: ${(error as Error)?.message ?? error}`);
+    warnOnce('tool-failed', `could not start a tool observation: ${errorMessage(error)}`);
     return execute();
   }
 }
