@@ -37,13 +37,25 @@ async function measure(label: string, iterations: number, once: () => unknown): 
   return ns;
 }
 
+// The check alone: an `await` per iteration would cost more than the check itself.
+// Returns how many calls said true, so the calls cannot be optimised away.
+function measureSync(label: string, iterations: number, once: () => boolean): number {
+  let on = 0;
+  for (let i = 0; i < 100_000; i++) if (once()) on++; // warm up
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) if (once()) on++;
+  const ns = Number(process.hrtime.bigint() - start) / iterations;
+  console.log(`${label.padEnd(58)} ${ns.toFixed(1).padStart(8)} ns/op`);
+  return on;
+}
+
 async function main() {
   const n = Number(process.env.BENCH_ITERATIONS ?? 200_000);
   console.log(`node ${process.version}, ${n} iterations per line\n`);
 
   console.log('-- no tracer provider registered --');
   console.log(`isTracingEnabled() = ${isTracingEnabled()}`);
-  await measure('isTracingEnabled()', n, () => isTracingEnabled());
+  measureSync('isTracingEnabled() (synchronous, no await)', n * 10, isTracingEnabled);
   const direct = await measure('baseline: await tool()', n, () => tool());
   const tc = await measure('traceToolCall(decision, args, tool)', n, () => traceToolCall(decision, args, tool));
   const tr = await measure('traceRun(info, tool)', n, () => traceRun(info, tool));
