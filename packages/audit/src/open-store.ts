@@ -61,7 +61,7 @@ export async function openAuditStore(url: string, options: OpenAuditStoreOptions
   return Object.assign(Object.create(memory) as AuditStore, {
     name: `jsonl:${target}`,
     // Verify the file itself, line by line, not the copy in memory.
-    verify: () => verifyJsonl(target),
+    verify: (options?: { readonly chain?: string }) => verifyJsonl(target, options),
     cleanup: (_: CleanupOptions): Promise<CleanupReport> =>
       Promise.reject(new Error('cleanup is not supported for JSONL trails (rotate the file instead)')),
   });

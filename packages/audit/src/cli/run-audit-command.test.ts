@@ -171,6 +171,17 @@ describe('hexgate audit: errors and options', () => {
     expect(out).toContain("FIRST PROBLEM: chain 'default', seq 3: record 3 was modified");
   });
 
+  it('stats --format csv: cells a spreadsheet would run are neutralized, as in export', async () => {
+    const path = join(dir, 'formula.db');
+    const trail = createAuditTrail({ sink: sqliteAudit(path), exitHandler: false });
+    const denied = { outcome: 'deny', effective: 'deny', reason: '@SUM(1)' } as const;
+    trail.recordDecision(decisionEvent({ tool: '=HYPERLINK("http://x")', ...denied }));
+    await trail.close();
+    const { code, out } = await cli('stats', '--db', `sqlite:${path}`, '--format', 'csv');
+    expect(code).toBe(0);
+    expect(out.split('\r\n')[1]).toBe(`"'=HYPERLINK(""http://x"")",1,0,1,0,1,1,0.01,0.01,'@SUM(1)`);
+  });
+
   it('reads the database from HEXGATE_AUDIT_DB, and JSONL files', async () => {
     const path = join(dir, 'trail.jsonl');
     await seed(jsonlAudit(path));
@@ -182,6 +193,7 @@ describe('hexgate audit: errors and options', () => {
     });
     expect(code).toBe(0);
     expect(out).toContain('verified 6 record(s)');
+    expect((await cli('verify', '--db', `jsonl:${path}`, '--chain', 'other')).out).toBe('no audit records\n');
     expect((await cli('list', '--db', path, '--user', 'bob', '--format', 'json')).out).toContain('amount too high');
     const cleanup = await cli('cleanup', '--db', `jsonl:${path}`, '--older-than', '1');
     expect(cleanup).toMatchObject({ code: 1, err: expect.stringContaining('not supported for JSONL') });

@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Outcome } from '@hexgate/core';
-import { csvHeader, csvRow } from '../export-format.ts';
+import { csvCell, csvHeader, csvRow } from '../export-format.ts';
 import { openAuditStore } from '../open-store.ts';
 import type { AuditRecord, RecordKind } from '../record.ts';
 import type { AuditPage, AuditQuery, AuditStore, ToolStats } from '../store.ts';
@@ -79,6 +79,7 @@ export const AUDIT_OPTIONS = {
 
 const OPTIONS = { ...AUDIT_OPTIONS, help: { type: 'boolean', short: 'h' } } as const;
 
+const COMMANDS = ['list', 'blocked', 'stats', 'trail', 'export', 'cleanup', 'verify'];
 const OUTCOMES = ['allow', 'deny', 'approval_required'];
 const KINDS = ['decision', 'approval', 'loss'];
 
@@ -239,7 +240,7 @@ async function runCommand(
       else if (format === 'csv') {
         io.stdout.write('tool,total,allow,deny,approvalRequired,blocked,blockRate,p50Ms,p99Ms,topDenyReason\r\n');
         for (const s of stats) {
-          const top = s.topDenyReasons[0]?.reason ?? '';
+          // Tool names come from the model: the same formula-safe cells as export.
           const cells = [
             s.tool,
             s.total,
@@ -248,13 +249,11 @@ async function runCommand(
             s.approvalRequired,
             s.blocked,
             s.blockRate,
-            s.p50Ms ?? '',
-            s.p99Ms ?? '',
-            top,
+            s.p50Ms,
+            s.p99Ms,
+            s.topDenyReasons[0]?.reason,
           ];
-          io.stdout.write(
-            `${cells.map((c) => (typeof c === 'string' && /[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : String(c))).join(',')}\r\n`,
-          );
+          io.stdout.write(`${cells.map(csvCell).join(',')}\r\n`);
         }
       } else if (stats.length === 0) io.stdout.write('no matching decisions\n');
       else io.stdout.write(formatTable(stats, STATS_COLUMNS));
@@ -314,6 +313,7 @@ async function runCommand(
       return report.ok ? 0 : 1;
     }
     default:
+      // runParsedAuditCommand checked the name against COMMANDS before opening the store.
       throw new UsageError(`unknown audit command '${cmd}'`);
   }
 }
@@ -343,11 +343,11 @@ export async function runParsedAuditCommand(
 ): Promise<number> {
   const values = parsed.values as Values;
   const [cmd, ...rest] = parsed.positionals;
-  if (values.help || !cmd || cmd === 'help') {
-    (values.help || cmd === 'help' ? io.stdout : io.stderr).write(AUDIT_USAGE);
-    return values.help || cmd === 'help' ? 0 : 2;
+  const help = values.help || cmd === 'help';
+  if (help || !cmd) {
+    (help ? io.stdout : io.stderr).write(AUDIT_USAGE);
+    return help ? 0 : 2;
   }
-  const COMMANDS = ['list', 'blocked', 'stats', 'trail', 'export', 'cleanup', 'verify'];
   if (!COMMANDS.includes(cmd)) {
     io.stderr.write(`hexgate audit: unknown command '${cmd}'\n\n${AUDIT_USAGE}`);
     return 2;

@@ -27,6 +27,8 @@ describe('JSONL trail', () => {
     expect(lines).toHaveLength(10);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ seq: 1, args: { i: 0, token: '[REDACTED]' } });
     expect(await verifyJsonl(path)).toMatchObject({ ok: true, records: 10, chains: [{ firstSeq: 1, lastSeq: 10 }] });
+    expect(await verifyJsonl(path, { chain: 'default' })).toMatchObject({ ok: true, records: 10 });
+    expect(await verifyJsonl(path, { chain: 'other' })).toMatchObject({ ok: true, records: 0, chains: [] });
   });
 
   it('continues the chain in an existing file', async () => {

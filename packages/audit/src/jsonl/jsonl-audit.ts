@@ -173,8 +173,8 @@ export async function* readJsonl(path: string): AsyncGenerator<{ record: AuditRe
   }
 }
 
-/** Verifies every chain in a JSONL file, in file order. */
-export async function verifyJsonl(path: string): Promise<VerifyReport> {
+/** Verifies every chain in a JSONL file (or only `chain`), in file order. Unreadable lines are reported whatever the chain. */
+export async function verifyJsonl(path: string, options: { readonly chain?: string } = {}): Promise<VerifyReport> {
   const verifiers = new Map<string, ChainVerifier>();
   const get = (chain: string) => {
     let v = verifiers.get(chain);
@@ -190,7 +190,7 @@ export async function verifyJsonl(path: string): Promise<VerifyReport> {
         get('?').malformed(0, `line ${line}: not an audit record`, line);
         continue;
       }
-      get(record.chain).push(record, line);
+      if (options.chain === undefined || record.chain === options.chain) get(record.chain).push(record, line);
     }
   } catch (e) {
     const line = (e as { line?: number }).line;
