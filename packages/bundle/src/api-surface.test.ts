@@ -6,6 +6,7 @@ import * as api from './index.ts';
 it('exports exactly these runtime names', () => {
   expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
     [
+      "BUNDLE_COMMAND_OPTIONS",
       "BundleVerificationError",
       "MANIFEST_FORMAT",
       "PolicySourceError",
@@ -21,6 +22,7 @@ it('exports exactly these runtime names', () => {
       "readServedBundle",
       "respondWithBundle",
       "runBundleCommand",
+      "runParsedBundleCommand",
       "verifyBundle",
       "watchPolicy",
     ]

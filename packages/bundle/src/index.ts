@@ -26,7 +26,13 @@ export {
   watchPolicy,
 } from './policy-source.ts';
 export { type BundleProblem, type BundleProblemCode, BundleVerificationError } from './problems.ts';
-export { type BundleCommandIo, runBundleCommand } from './run-bundle-command.ts';
+export {
+  BUNDLE_COMMAND_OPTIONS,
+  type BundleCommandIo,
+  type BundleCommandName,
+  runBundleCommand,
+  runParsedBundleCommand,
+} from './run-bundle-command.ts';
 export {
   createBundleHandler,
   readServedBundle,

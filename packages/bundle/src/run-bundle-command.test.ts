@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { refundPolicy, tempDir, writePolicy } from './__fixtures__/helpers.ts';
-import { runBundleCommand, verifyBundle } from './index.ts';
+import { BUNDLE_COMMAND_OPTIONS, runBundleCommand, runParsedBundleCommand, verifyBundle } from './index.ts';
 
 function io(cwd: string) {
   const out: string[] = [];
@@ -120,5 +120,28 @@ describe('runBundleCommand (hexgate policy ...)', () => {
     const help = io(dir);
     expect(await runBundleCommand(['build', '--help'], help.io)).toBe(0);
     expect(help.stdout()).toMatch(/hexgate policy build <policy> --out <dir>/);
+  });
+
+  it('runs options a CLI framework already parsed with BUNDLE_COMMAND_OPTIONS', async () => {
+    const dir = tempDir();
+    writePolicy(dir, refundPolicy(100));
+    expect(Object.keys(BUNDLE_COMMAND_OPTIONS.build)).toEqual([
+      'out',
+      'sign-key',
+      'revision',
+      'policy-id',
+      'expires-at',
+    ]);
+    const t = io(dir);
+    const built = await runParsedBundleCommand(
+      'build',
+      { values: { out: 'b', revision: '4' }, positionals: ['policy.yaml'] },
+      t.io,
+    );
+    expect(built).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'b/manifest.json'), 'utf8')).revision).toBe(4);
+    const missing = io(dir);
+    expect(await runParsedBundleCommand('verify', { values: {}, positionals: ['b'] }, missing.io)).toBe(2);
+    expect(missing.stderr()).toMatch(/^error: policy verify needs --pubkey <key>/);
   });
 });

@@ -5,8 +5,8 @@
  * code (0 ok, 1 failed, 2 usage error). It never calls process.exit.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { formatIssue, HexgateError, PolicyLoadError } from '@hexgate/core';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { formatIssue, PolicyLoadError } from '@hexgate/core';
 import { buildBundle } from './build-bundle.ts';
 import { generateKeyPair } from './keys.ts';
 import { verifyBundle } from './verify-bundle.ts';
@@ -32,39 +32,79 @@ verify  checks the signature, every file hash, unlisted files, expiry and the po
 
 class UsageError extends Error {}
 
+/** The options of each bundle command, as `util.parseArgs` takes them (`--help` aside). */
+export const BUNDLE_COMMAND_OPTIONS = {
+  build: {
+    out: { type: 'string' },
+    'sign-key': { type: 'string' },
+    revision: { type: 'string' },
+    'policy-id': { type: 'string' },
+    'expires-at': { type: 'string' },
+  },
+  keygen: { out: { type: 'string' }, force: { type: 'boolean' } },
+  verify: { pubkey: { type: 'string' }, json: { type: 'boolean' } },
+} as const satisfies Record<string, ParseArgsOptionsConfig>;
+
+export type BundleCommandName = keyof typeof BUNDLE_COMMAND_OPTIONS;
+
+/** The typed values `util.parseArgs` returns for command `C`. */
+type Values<C extends BundleCommandName> = ReturnType<
+  typeof parseArgs<{ options: (typeof BUNDLE_COMMAND_OPTIONS)[C]; allowPositionals: true; strict: true }>
+>['values'];
+
+/** Parsed arguments of one command: `values` by option name, `positionals` after the command name. */
+interface Parsed {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly positionals: readonly string[];
+}
+
 export async function runBundleCommand(argv: readonly string[], io: BundleCommandIo): Promise<number> {
   const args = argv[0] === 'policy' ? argv.slice(1) : [...argv];
   const [command, ...rest] = args;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    io[command === undefined ? 'stderr' : 'stdout'].write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (!Object.hasOwn(BUNDLE_COMMAND_OPTIONS, command)) return usage(io, `unknown command 'policy ${command}'`);
+  const name = command as BundleCommandName;
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...BUNDLE_COMMAND_OPTIONS[name], help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    return usage(io, (e as Error).message);
+  }
+  if (parsed.values.help === true) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  return runParsedBundleCommand(name, parsed, io);
+}
+
+/**
+ * The same, for a CLI framework that already parsed `BUNDLE_COMMAND_OPTIONS[command]`
+ * (positionals: the command's own, e.g. `['policy.yaml']` for build).
+ */
+export async function runParsedBundleCommand(
+  command: BundleCommandName,
+  parsed: Parsed,
+  io: BundleCommandIo,
+): Promise<number> {
   const cwd = io.cwd ?? process.cwd();
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   try {
-    switch (command) {
-      case 'build':
-        return await build(rest, io, abs);
-      case 'keygen':
-        return await keygen(rest, io, abs);
-      case 'verify':
-        return await verify(rest, io, abs);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        io[command === undefined ? 'stderr' : 'stdout'].write(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command 'policy ${command}'`);
-    }
+    if (command === 'build') return await build(parsed, io, abs);
+    if (command === 'keygen') return await keygen(parsed, io, abs);
+    if (command === 'verify') return await verify(parsed, io, abs);
+    throw new UsageError(`unknown command 'policy ${String(command)}'`);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
-      io.stderr.write(`error: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
+    if (e instanceof UsageError) return usage(io, e.message);
     if (PolicyLoadError.isInstance(e)) {
       io.stderr.write(`error: the policy is invalid:\n${e.issues.map((i) => `  ${formatIssue(i)}\n`).join('')}`);
-      return 1;
-    }
-    if (HexgateError.isInstance(e)) {
-      io.stderr.write(`error: ${e.message}\n`);
       return 1;
     }
     io.stderr.write(`error: ${(e as Error)?.message ?? String(e)}\n`);
@@ -72,26 +112,14 @@ export async function runBundleCommand(argv: readonly string[], io: BundleComman
   }
 }
 
-function wantHelp(rest: readonly string[], io: BundleCommandIo): boolean {
-  if (!rest.includes('--help') && !rest.includes('-h')) return false;
-  io.stdout.write(USAGE);
-  return true;
+function usage(io: BundleCommandIo, message: string): number {
+  io.stderr.write(`error: ${message}\n\n${USAGE}`);
+  return 2;
 }
 
-async function build(rest: string[], io: BundleCommandIo, abs: (p: string) => string): Promise<number> {
-  if (wantHelp(rest, io)) return 0;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      out: { type: 'string' },
-      'sign-key': { type: 'string' },
-      revision: { type: 'string' },
-      'policy-id': { type: 'string' },
-      'expires-at': { type: 'string' },
-    },
-  });
+async function build(parsed: Parsed, io: BundleCommandIo, abs: (p: string) => string): Promise<number> {
+  const values = parsed.values as Values<'build'>;
+  const { positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError('policy build takes exactly one <policy> file or directory');
   if (!values.out) throw new UsageError('policy build needs --out <dir>');
   let revision: number | undefined;
@@ -123,36 +151,26 @@ async function build(rest: string[], io: BundleCommandIo, abs: (p: string) => st
   return 0;
 }
 
-async function keygen(rest: string[], io: BundleCommandIo, abs: (p: string) => string): Promise<number> {
-  if (wantHelp(rest, io)) return 0;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: true,
-    options: { out: { type: 'string' }, force: { type: 'boolean', default: false } },
-  });
+async function keygen(parsed: Parsed, io: BundleCommandIo, abs: (p: string) => string): Promise<number> {
+  const values = parsed.values as Values<'keygen'>;
+  const { positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (!values.out) throw new UsageError('policy keygen needs --out <prefix>');
-  const pair = await generateKeyPair(abs(values.out), { force: values.force });
+  const pair = await generateKeyPair(abs(values.out), { force: values.force === true });
   io.stdout.write(
     `wrote private key ${pair.privateKeyPath} (mode 0600; keep it secret)\nwrote public key  ${pair.publicKeyPath}\nkey id ${pair.keyId}\n`,
   );
   return 0;
 }
 
-async function verify(rest: string[], io: BundleCommandIo, abs: (p: string) => string): Promise<number> {
-  if (wantHelp(rest, io)) return 0;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: true,
-    options: { pubkey: { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
+async function verify(parsed: Parsed, io: BundleCommandIo, abs: (p: string) => string): Promise<number> {
+  const values = parsed.values as Values<'verify'>;
+  const { positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError('policy verify takes exactly one bundle <dir>');
   if (!values.pubkey) throw new UsageError('policy verify needs --pubkey <key> (the trusted public key)');
   const dir = abs(positionals[0] as string);
   const result = await verifyBundle(dir, { publicKey: abs(values.pubkey), requireSignature: true });
-  if (values.json) {
+  if (values.json === true) {
     io.stdout.write(`${JSON.stringify({ dir, ...result }, null, 2)}\n`);
     return result.ok ? 0 : 1;
   }

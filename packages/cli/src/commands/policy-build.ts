@@ -1,6 +1,5 @@
 /** `hexgate policy build <policy> --out <dir> ...`: a (signed) policy bundle, via @hexgate/bundle. */
-import { defineCommand } from '../command.ts';
-import { delegateToBundle } from './policy-bundle-args.ts';
+import { bundleCommand } from './policy-bundle-command.ts';
 
 const help = `Usage: hexgate policy build <policy> --out <dir> [--sign-key <key>] [--revision N] [--policy-id ID] [--expires-at ISO]
 
@@ -23,14 +22,4 @@ Example:
   hexgate policy build policy.yaml --out dist/policy-bundle --sign-key keys/release.key
 `;
 
-export default defineCommand({
-  help,
-  options: {
-    out: { type: 'string' },
-    'sign-key': { type: 'string' },
-    revision: { type: 'string' },
-    'policy-id': { type: 'string' },
-    'expires-at': { type: 'string' },
-  },
-  run: (input, ctx) => delegateToBundle('build', input, ctx),
-});
+export default bundleCommand('build', help);

@@ -12,6 +12,7 @@ describe('hexgate policy keygen | build | verify (delegated to @hexgate/bundle)'
     expect(keygen.code).toBe(0);
     expect(keygen.stdout).toMatch(/key id [0-9a-f]{32}/);
     expect((await run(['policy', 'keygen', '--out', 'release'], { cwd })).code).toBe(1);
+    expect((await run(['policy', 'keygen', '--out', 'release', '--force'], { cwd })).code).toBe(0);
 
     const build = await run(
       ['policy', 'build', 'support.yaml', '--out', 'bundle', '--sign-key', 'release.key', '--revision', '3'],

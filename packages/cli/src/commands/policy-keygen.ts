@@ -1,6 +1,5 @@
 /** `hexgate policy keygen --out <prefix> [--force]`: an Ed25519 key pair for signing bundles. */
-import { defineCommand } from '../command.ts';
-import { delegateToBundle } from './policy-bundle-args.ts';
+import { bundleCommand } from './policy-bundle-command.ts';
 
 const help = `Usage: hexgate policy keygen --out <prefix> [--force]
 
@@ -16,8 +15,4 @@ Options:
 Exit codes: 0 written, 1 a key file exists (or cannot be written), 2 usage.
 `;
 
-export default defineCommand({
-  help,
-  options: { out: { type: 'string' }, force: { type: 'boolean' } },
-  run: (input, ctx) => delegateToBundle('keygen', input, ctx),
-});
+export default bundleCommand('keygen', help);

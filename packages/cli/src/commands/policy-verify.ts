@@ -1,6 +1,5 @@
 /** `hexgate policy verify <dir> --pubkey <key>`: checks a bundle and says exactly what is wrong. */
-import { defineCommand } from '../command.ts';
-import { delegateToBundle } from './policy-bundle-args.ts';
+import { bundleCommand } from './policy-bundle-command.ts';
 
 const help = `Usage: hexgate policy verify <dir> --pubkey <key> [--json]
 
@@ -16,8 +15,4 @@ Options:
 Exit codes: 0 valid, 1 invalid, 2 usage.
 `;
 
-export default defineCommand({
-  help,
-  options: { pubkey: { type: 'string' }, json: { type: 'boolean' } },
-  run: (input, ctx) => delegateToBundle('verify', input, ctx),
-});
+export default bundleCommand('verify', help);
