@@ -23,12 +23,12 @@ import { createPrinter } from './print.ts';
 import { type ScriptedCall, scriptedSupportModel } from './scripted-model.ts';
 import { createSupportTools } from './support-tools.ts';
 
-export const POLICY_PATH = fileURLToPath(new URL('../../policies/customer-support.yaml', import.meta.url));
+const POLICY_PATH = fileURLToPath(new URL('../../policies/customer-support.yaml', import.meta.url));
 
 const IBAN = 'DE89370400440532013000';
 
 /** Who uses the bot, what they ask, and (offline) the tool calls the scripted model makes. */
-export const CONVERSATIONS: ReadonlyArray<{ user: User; message: string; script: ScriptedCall[] }> = [
+const CONVERSATIONS: ReadonlyArray<{ user: User; message: string; script: ScriptedCall[] }> = [
   {
     user: { id: 'sam', roles: ['support'] },
     message:
@@ -53,9 +53,14 @@ export const CONVERSATIONS: ReadonlyArray<{ user: User; message: string; script:
 ];
 
 /** The human in the loop, scripted: small refunds are fine, outgoing wires need a second signature. */
-export function reviewer(item: RunToolApprovalItem): { approve: boolean; reason: string } {
-  const args = JSON.parse(item.arguments ?? '{}') as { amount?: number };
-  if (item.name === 'refund_order' && (args.amount ?? Infinity) <= 50)
+function reviewer(item: RunToolApprovalItem): { approve: boolean; reason: string } {
+  let args: { amount?: unknown };
+  try {
+    args = JSON.parse(item.arguments ?? '{}');
+  } catch {
+    return { approve: false, reason: 'the arguments are not valid JSON' }; // a real model can produce those
+  }
+  if (item.name === 'refund_order' && typeof args.amount === 'number' && args.amount <= 50)
     return { approve: true, reason: 'small refund, customer in good standing' };
   if (item.name === 'wire_transfer') return { approve: false, reason: 'outgoing wires need a second signature' };
   return { approve: false, reason: 'over what I can sign off' };

@@ -5,18 +5,14 @@
  */
 import type { ApprovalEvent, DecisionEvent, FrozenArgs, User } from '@hexgate/core';
 
-export type Printer = ReturnType<typeof createPrinter>;
-
 export function createPrinter(write: (line: string) => void, color: boolean) {
   const paint = (code: string) => (s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const [bold, dim, red, green, yellow, cyan] = ['1', '2', '31', '32', '33', '36'].map(paint) as [
-    (s: string) => string,
-    (s: string) => string,
-    (s: string) => string,
-    (s: string) => string,
-    (s: string) => string,
-    (s: string) => string,
-  ];
+  const bold = paint('1');
+  const dim = paint('2');
+  const red = paint('31');
+  const green = paint('32');
+  const yellow = paint('33');
+  const cyan = paint('36');
   // Approval events carry an args hash, not the args: remember them from the decision.
   const argsOf = new Map<string, FrozenArgs | undefined>();
 
