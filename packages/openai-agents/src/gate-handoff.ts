@@ -18,7 +18,6 @@ import { type ApprovalInfo, recordDecision, traceToolCall } from '@hexgate/traci
 import { type Agent, getHandoff, type Handoff, type HandoffInputData, RunHandoffOutputItem } from '@openai/agents';
 import { askInline } from './approvals.ts';
 import { type Gate, resolveUser, textFor } from './options.ts';
-import { tracedArgs } from './traced-args.ts';
 
 type AnyAgent = Agent<any, any>;
 
@@ -49,7 +48,7 @@ export function gateHandoff(
         approval = await askInline(gate, decision, args);
       const options = approval ? { approval } : {};
       if (args === undefined || (decision.effective !== 'allow' && approval?.status !== 'approved')) {
-        recordDecision(decision, tracedArgs(args, input), options);
+        recordDecision(decision, args ?? input, options); // no snapshot: the tracer parses the raw text itself
         blocked.set(runContext, textFor(gate, decision));
         return owner();
       }

@@ -31,7 +31,6 @@ import { type ApprovalInfo, recordDecision, traceToolCall } from '@hexgate/traci
 import type { FunctionTool, RunContext } from '@openai/agents';
 import { ApprovalBook, askInline, tryHash } from './approvals.ts';
 import { type Gate, resolveUser, textFor } from './options.ts';
-import { tracedArgs } from './traced-args.ts';
 
 type AnyFunctionTool = FunctionTool<any, any, any>;
 
@@ -91,7 +90,7 @@ export function gateFunctionTool<T extends AnyFunctionTool>(tool: T, agentName: 
       // Only throws for a decision that does not let the tool run, which this branch excludes.
       return traceToolCall(decision, args, () => original(runContext, JSON.stringify(args), details), options);
     }
-    recordDecision(decision, tracedArgs(args, input), options);
+    recordDecision(decision, args ?? input, options); // no snapshot: the tracer parses the raw text itself
     return textFor(gate, decision);
   };
 
