@@ -1,4 +1,4 @@
-import { createEnforcer, type Enforcer, runWithUser } from '@hexgate/core';
+import { createEnforcer, type Enforcer, HexgateError, hashArgs, runWithUser } from '@hexgate/core';
 import { testPolicy } from '@hexgate/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decisionEvent } from './__fixtures__/events.ts';
@@ -106,7 +106,6 @@ describe('recording decisions and approvals', () => {
       ['rejected', 'carol', null],
       ['expired', null, 'timed out'],
     ]);
-    const { hashArgs } = await import('@hexgate/core');
     for (const a of approvals) {
       expect(a.decisionId).toBe(r.decision.id);
       expect(a.argsHash).toBe(hashArgs({ amount: 5000, iban: 'DE89' }));
@@ -271,5 +270,20 @@ describe('close', () => {
   it('rejects an invalid configuration', () => {
     expect(() => createAuditTrail({ sink: {} as never })).toThrow(/head\(\) and append\(\)/);
     expect(() => createAuditTrail({ sink: new MemorySink(), failureMode: 'ignore' as never })).toThrow(/failureMode/);
+    const invalid = (options: Partial<AuditTrailOptions>) => {
+      try {
+        createAuditTrail({ sink: new MemorySink(), exitHandler: false, ...options });
+      } catch (e) {
+        return HexgateError.isInstance(e) ? `${e.code}: ${e.message}` : e;
+      }
+      return 'accepted';
+    };
+    expect(invalid({ maxQueue: 0 })).toBe(
+      'INVALID_OPTIONS: createAuditTrail: `maxQueue` must be a number >= 1 (got 0)',
+    );
+    expect(invalid({ batchSize: Number.NaN })).toMatch(/`batchSize` must be a number >= 1 \(got NaN\)/);
+    expect(invalid({ flushIntervalMs: '25' as never })).toMatch(/`flushIntervalMs` must be a number >= 0/);
+    expect(invalid({ chain: '' })).toMatch(/`chain` must be a non-empty string/);
+    expect(invalid({ flushIntervalMs: 0, maxQueue: 1.5 })).toBe('accepted');
   });
 });

@@ -16,7 +16,9 @@
  * `loss` record as soon as the sink accepts writes again.
  */
 import type { ApprovalEvent, DecisionEvent, DecisionRecorder, RedactOptions } from '@hexgate/core';
+import { InvalidOptionsError } from '@hexgate/core';
 import { type ExitParticipant, unwatchExit, watchExit } from './exit-hooks.ts';
+import { intOption } from './options.ts';
 import {
   type AuditRecord,
   approvalBody,
@@ -123,10 +125,6 @@ const isApproval = (e: Entry): e is ApprovalEvent => (e as ApprovalEvent).status
 /** Another writer moved the chain head (matched by name: a sink may bundle its own copy of the class). */
 const isConflict = (e: unknown): boolean => (e as Error)?.name === 'ChainConflictError';
 
-function intOption(v: number | undefined, fallback: number, min: number): number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= min ? Math.floor(v) : fallback;
-}
-
 export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   return new Trail(options);
 }
@@ -168,21 +166,25 @@ class Trail implements AuditTrail, ExitParticipant {
 
   constructor(options: AuditTrailOptions) {
     if (!options?.sink || typeof options.sink.append !== 'function' || typeof options.sink.head !== 'function') {
-      throw new TypeError('createAuditTrail: `sink` must implement head() and append()');
+      throw new InvalidOptionsError('createAuditTrail: `sink` must implement head() and append()');
     }
     const mode = options.failureMode ?? 'failClosed';
     if (mode !== 'failClosed' && mode !== 'drop') {
-      throw new TypeError(`createAuditTrail: unknown failureMode '${String(mode)}' (failClosed | drop)`);
+      throw new InvalidOptionsError(`createAuditTrail: unknown failureMode '${String(mode)}' (failClosed | drop)`);
+    }
+    if (options.chain !== undefined && (typeof options.chain !== 'string' || options.chain === '')) {
+      throw new InvalidOptionsError('createAuditTrail: `chain` must be a non-empty string');
     }
     this.options = options;
     this.sink = options.sink;
     this.chain = options.chain ?? 'default';
     this.label = `${this.sink.name} (chain '${this.chain}')`;
     this.failureMode = mode;
-    this.maxQueue = intOption(options.maxQueue, 100_000, 1);
-    this.batchSize = intOption(options.batchSize, 2_000, 1);
-    this.flushIntervalMs = intOption(options.flushIntervalMs, 25, 0);
-    this.retryDelayMs = intOption(options.retryDelayMs, 100, 1);
+    const caller = 'createAuditTrail';
+    this.maxQueue = intOption(caller, 'maxQueue', options.maxQueue, 100_000, 1);
+    this.batchSize = intOption(caller, 'batchSize', options.batchSize, 2_000, 1);
+    this.flushIntervalMs = intOption(caller, 'flushIntervalMs', options.flushIntervalMs, 25, 0);
+    this.retryDelayMs = intOption(caller, 'retryDelayMs', options.retryDelayMs, 100, 1);
     this.retryDelay = this.retryDelayMs;
     this.redactOptions = options.redact;
     if (options.exitHandler !== false) watchExit(this);

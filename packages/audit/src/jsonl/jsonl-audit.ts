@@ -16,6 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { InvalidOptionsError } from '@hexgate/core';
 import type { AuditRecord } from '../record.ts';
 import { type AuditSink, assertContinues, type ChainHead, EMPTY_HEAD } from '../sink.ts';
 import { SqliteAudit } from '../sql/sqlite-audit.ts';
@@ -39,7 +40,7 @@ export class JsonlAudit implements AuditSink {
 
   constructor(options: JsonlAuditOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
-      throw new TypeError('jsonlAudit: `path` is required');
+      throw new InvalidOptionsError('jsonlAudit: `path` is required');
     }
     this.path = options.path;
     this.name = `jsonl:${options.path}`;

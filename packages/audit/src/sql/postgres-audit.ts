@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as pg from 'pg';
+import { intOption } from '../options.ts';
 import { type AuditRecord, GENESIS_HASH } from '../record.ts';
 import { type AuditSink, assertContinues, type ChainHead } from '../sink.ts';
 import { CHAINS_TABLE, COLUMN_LIST, COLUMNS, rowToHead, TABLE } from './columns.ts';
@@ -225,11 +226,12 @@ export class PostgresAudit extends SqlAuditStore implements AuditSink {
   private readonly pg: PgDb;
 
   constructor(options: PostgresAuditOptions) {
+    const poolSize = intOption('postgresAudit', 'poolSize', options?.poolSize, 4, 1);
     const pool =
       options?.pool ??
       new (loadPg().Pool)({
         connectionString: options?.connectionString,
-        max: Math.max(1, Math.floor(options?.poolSize ?? 4)),
+        max: poolSize,
         // Idle connections must not keep a finished process alive.
         allowExitOnIdle: true,
       });

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decisionEvent } from '../__fixtures__/events.ts';
 import { describeStore } from '../__fixtures__/store-suite.ts';
-import { sqliteAudit } from '../index.ts';
+import { createAuditTrail, sqliteAudit } from '../index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hexgate-audit-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,11 +30,18 @@ describe('sqlite specifics', () => {
     store.database.close();
   });
 
+  it('rejects options it cannot honour instead of running with others', () => {
+    const path = join(dir, 'options.db');
+    expect(() => sqliteAudit({ path, synchronous: 'off' as never })).toThrow(
+      /`synchronous` must be 'full' or 'normal'/,
+    );
+    expect(() => sqliteAudit({ path, busyTimeoutMs: -1 })).toThrow(/`busyTimeoutMs` must be a number >= 0/);
+    expect(() => sqliteAudit({ path: '' })).toThrow(/`path` is required/);
+  });
+
   it('refuses a batch that does not continue the stored head, storing nothing', async () => {
-    const { createAuditTrail } = await import('../index.ts');
     const store = sqliteAudit(join(dir, 'conflict.db'));
     const trail = createAuditTrail({ sink: store, exitHandler: false, closeSink: false });
-    const { decisionEvent } = await import('../__fixtures__/events.ts');
     trail.recordDecision(decisionEvent());
     await trail.flush();
     const [r] = (await store.list()).records;

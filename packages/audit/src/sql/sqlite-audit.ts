@@ -6,6 +6,8 @@
  * (one fsync per batch) and serializes writers from several processes.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { InvalidOptionsError } from '@hexgate/core';
+import { intOption } from '../options.ts';
 import { type AuditRecord, GENESIS_HASH } from '../record.ts';
 import { type AuditSink, assertContinues, type ChainHead } from '../sink.ts';
 import { CHAINS_TABLE, COLUMN_LIST, COLUMNS, recordToRow, rowToHead, TABLE, writeRow } from './columns.ts';
@@ -148,16 +150,19 @@ export class SqliteAudit extends SqlAuditStore implements AuditSink {
 
   constructor(options: SqliteAuditOptions) {
     if (!options || typeof options.path !== 'string' || options.path === '') {
-      throw new TypeError('sqliteAudit: `path` is required (a file name or :memory:)');
+      throw new InvalidOptionsError('sqliteAudit: `path` is required (a file name or :memory:)');
     }
+    const sync = options.synchronous ?? 'full';
+    if (sync !== 'full' && sync !== 'normal') {
+      throw new InvalidOptionsError(`sqliteAudit: \`synchronous\` must be 'full' or 'normal' (got '${String(sync)}')`);
+    }
+    const busy = intOption('sqliteAudit', 'busyTimeoutMs', options.busyTimeoutMs, 5_000, 0);
     const db = new SqliteDb(openDatabase(options.path));
     super(`sqlite:${options.path}`, db);
     this.sqlite = db;
-    const sync = options.synchronous === 'normal' ? 'NORMAL' : 'FULL';
-    const busy = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5_000));
     db.db.exec(`PRAGMA busy_timeout = ${busy}`);
     db.db.exec('PRAGMA journal_mode = WAL');
-    db.db.exec(`PRAGMA synchronous = ${sync}`);
+    db.db.exec(`PRAGMA synchronous = ${sync.toUpperCase()}`);
     db.db.exec(SCHEMA);
     if (options.queryIndexes) db.db.exec(QUERY_INDEXES);
     const row = `(${COLUMNS.map(() => '?').join(', ')})`;
