@@ -7,14 +7,8 @@
 import { isTracingEnabled } from '@hexgate/tracing';
 import { type LangfuseTestSetup, setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildServer,
-  callAll,
-  connect,
-  OPERATOR_CALLS,
-  olgaToken,
-  stableDecision,
-} from './__fixtures__/traced-server.ts';
+import { connect } from './__fixtures__/connect.ts';
+import { buildServer, callAll, OPERATOR_CALLS, olgaToken, stableDecision } from './__fixtures__/traced-server.ts';
 
 // Langfuse set up completely, but its provider is never registered: tracing is off.
 let off: LangfuseTestSetup;

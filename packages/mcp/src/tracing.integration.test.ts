@@ -10,38 +10,24 @@ import { recordingEnforcer } from '@hexgate/core/testing';
 import { isTracingEnabled } from '@hexgate/tracing';
 import { type LangfuseTestSetup, type ReceivedSpan, setupLangfuseForTest } from '@hexgate/tracing/testing';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  buildServer,
-  callAll,
-  connect,
-  OPERATOR_CALLS,
-  olgaToken,
-  POLICY,
-  text,
-} from './__fixtures__/traced-server.ts';
+import { closeClients, connect, text } from './__fixtures__/connect.ts';
+import { buildServer, callAll, OPERATOR_CALLS, olgaToken, POLICY } from './__fixtures__/traced-server.ts';
 import { runMcpProxy, withHexgateServer } from './index.ts';
 
 let lf: LangfuseTestSetup;
-const clients: Client[] = [];
 beforeEach(async () => {
   lf = await setupLangfuseForTest();
 });
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await closeClients();
   await lf.shutdown();
 });
-
-async function open(...args: Parameters<typeof connect>): Promise<Client> {
-  const client = await connect(...args);
-  clients.push(client);
-  return client;
-}
 
 /** The guardrail observation of one decision, found by its decision id. */
 function guardrailOf(decision: Decision): ReceivedSpan {
@@ -57,7 +43,7 @@ describe('withHexgate(McpServer) with Langfuse registered', () => {
   it('one trace per tool call, with user, session, roles, and a decision observation per call', async () => {
     expect(isTracingEnabled()).toBe(true);
     const { server, enforcer, ran } = buildServer();
-    const client = await open(server, { authInfo: olgaToken, sessionId: 'mcp-session-7' });
+    const client = await connect(server, { authInfo: olgaToken, sessionId: 'mcp-session-7' });
 
     const out = await callAll(client, OPERATOR_CALLS);
     await lf.flush();
@@ -145,7 +131,7 @@ describe('withHexgate(McpServer) with Langfuse registered', () => {
 
   it("uses the user's own sessionId when the transport has no MCP session", async () => {
     const { server } = buildServer();
-    const client = await open(server, { authInfo: olgaToken });
+    const client = await connect(server, { authInfo: olgaToken });
 
     await client.callTool({ name: 'read_file', arguments: { path: '/srv/a.txt' } });
     await lf.flush();
@@ -162,7 +148,7 @@ describe('withHexgate(McpServer) with Langfuse registered', () => {
     const { server, enforcer, ran } = buildServer({
       approvalHandler: ({ args }) => (args as { path: string }).path.startsWith('/srv/tmp/'),
     });
-    const client = await open(server, { authInfo: olgaToken });
+    const client = await connect(server, { authInfo: olgaToken });
 
     const out = await callAll(client, [
       { name: 'delete_file', arguments: { path: '/srv/tmp/old.log' } },
@@ -193,7 +179,7 @@ describe('withHexgate(McpServer) with Langfuse registered', () => {
 
   it('traces an anonymous caller without a user, including a call denied before schema validation', async () => {
     const { server, enforcer } = buildServer();
-    const client = await open(server, { sessionId: 'mcp-anon' });
+    const client = await connect(server, { sessionId: 'mcp-anon' });
 
     // delete_file is hidden from the default role: decided before the SDK sees the (invalid) arguments.
     const result = await client.callTool({ name: 'delete_file', arguments: { path: 42, password: 'hunter2' } });
@@ -209,7 +195,7 @@ describe('withHexgate(McpServer) with Langfuse registered', () => {
 
   it("nests under the host's own span when the server is instrumented", async () => {
     const { server, enforcer } = buildServer();
-    const client = await open(server, { authInfo: olgaToken });
+    const client = await connect(server, { authInfo: olgaToken });
     // An instrumented host: every incoming message is handled inside its span
     // (what an HTTP server instrumentation does around handleRequest).
     const transport = server.server.transport as InMemoryTransport;
@@ -250,11 +236,7 @@ describe('withHexgateServer(Server) with Langfuse registered', () => {
     server.setRequestHandler(CallToolRequestSchema, async (request) => ({
       content: [{ type: 'text', text: `ran ${request.params.name}` }],
     }));
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await server.connect(serverSide);
-    const client = new Client({ name: 'low-client', version: '1.0.0' });
-    await client.connect(clientSide);
-    clients.push(client);
+    const client = await connect(server);
 
     const allowed = await client.callTool({ name: 'read_file', arguments: { path: '/x', token: 'tok-secret' } });
     const denied = await client.callTool({ name: 'connect_db', arguments: { host: 'prod', password: 'hunter2' } });

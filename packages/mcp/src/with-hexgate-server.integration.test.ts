@@ -1,11 +1,9 @@
 import { tryGetUser } from '@hexgate/core';
 import { recordingEnforcer } from '@hexgate/core/testing';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { describe, expect, it } from 'vitest';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeClients, connect, resolveUser, text } from './__fixtures__/connect.ts';
 import { withHexgate, withHexgateServer } from './index.ts';
 
 const POLICY = `
@@ -38,21 +36,7 @@ function installHandlers(server: Server, seen: { args: unknown; user: string | u
   });
 }
 
-async function connect(server: Server, authInfo?: AuthInfo) {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  if (authInfo) {
-    const send = clientSide.send.bind(clientSide);
-    clientSide.send = (message, options) => send(message, { ...options, authInfo });
-  }
-  await server.connect(serverSide);
-  const client = new Client({ name: 'c', version: '1.0.0' });
-  await client.connect(clientSide);
-  return client;
-}
-
-const text = (r: unknown) => ((r as CallToolResult).content[0] as { text: string }).text;
-const resolveUser = (extra: { authInfo?: AuthInfo }) =>
-  extra.authInfo ? { id: extra.authInfo.clientId, roles: extra.authInfo.scopes } : undefined;
+afterEach(closeClients);
 
 describe('withHexgateServer(Server)', () => {
   it('gates the tools/call handler: allow runs it with the decided snapshot, deny never reaches it', async () => {
@@ -75,7 +59,6 @@ describe('withHexgateServer(Server)', () => {
       ['allow', 'weather-low'],
       ['deny', 'weather-low'],
     ]);
-    await client.close();
   });
 
   it('filters tools/list per caller and runs handlers as the resolved user', async () => {
@@ -88,7 +71,7 @@ describe('withHexgateServer(Server)', () => {
     installHandlers(adminServer, seen);
 
     const anonymous = await connect(anonymousServer);
-    const admin = await connect(adminServer, { token: 't', clientId: 'ada', scopes: ['admin'] });
+    const admin = await connect(adminServer, { authInfo: { token: 't', clientId: 'ada', scopes: ['admin'] } });
 
     expect((await anonymous.listTools()).tools.map((t) => t.name)).toEqual(['get_weather']);
     expect((await admin.listTools()).tools.map((t) => t.name)).toEqual(['get_weather', 'reboot']);
@@ -96,8 +79,6 @@ describe('withHexgateServer(Server)', () => {
     await admin.callTool({ name: 'get_weather', arguments: { city: 'Berlin' } });
     expect(text(reboot)).toMatch(/^\[approval_required\]/);
     expect(seen).toEqual([{ args: { city: 'Berlin' }, user: 'ada' }]);
-    await anonymous.close();
-    await admin.close();
   });
 
   it('refuses a server whose tool handlers were installed before it, rather than leave them ungated', () => {

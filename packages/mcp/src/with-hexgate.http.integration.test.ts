@@ -1,15 +1,15 @@
 import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getUser, type User } from '@hexgate/core';
+import { getUser } from '@hexgate/core';
 import { recordingEnforcer } from '@hexgate/core/testing';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { resolveUser, text } from './__fixtures__/connect.ts';
 import { withHexgate } from './index.ts';
 
 const enforcer = recordingEnforcer({
@@ -29,8 +29,6 @@ const enforcer = recordingEnforcer({
 const tokens: Record<string, AuthInfo> = {
   'tok-olga': { token: 'tok-olga', clientId: 'olga', scopes: ['operator'] },
 };
-const resolveUser = (extra: { authInfo?: AuthInfo }): User | undefined =>
-  extra.authInfo ? { id: extra.authInfo.clientId, roles: extra.authInfo.scopes } : undefined;
 
 function gatedServer(): McpServer {
   const server = new McpServer({ name: 'http-ops', version: '1.0.0' });
@@ -83,8 +81,6 @@ async function client(token?: string): Promise<Client> {
   );
   return c;
 }
-
-const text = (r: unknown) => ((r as CallToolResult).content[0] as { text: string }).text;
 
 describe('withHexgate over streamable HTTP', () => {
   it('takes the caller from the verified bearer token, not from the arguments', async () => {

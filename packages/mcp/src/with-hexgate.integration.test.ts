@@ -1,12 +1,10 @@
 import { type FrozenArgs, runWithUser, tryGetUser, type User } from '@hexgate/core';
 import { recordingEnforcer } from '@hexgate/core/testing';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { closeClients, connect, resolveUser, text } from './__fixtures__/connect.ts';
 import { DECISION_META_KEY, withHexgate } from './index.ts';
 
 const POLICY = `
@@ -28,10 +26,6 @@ roles:
       whoami: { mode: allow }
       schedule: { mode: allow }
 `;
-
-/** Roles come from the verified token (here: its scopes), never from tool arguments. */
-const resolveUser = (extra: { authInfo?: AuthInfo }): User | undefined =>
-  extra.authInfo ? { id: extra.authInfo.clientId, roles: extra.authInfo.scopes } : undefined;
 
 const operatorToken: AuthInfo = { token: 't-op', clientId: 'olga', scopes: ['operator'] };
 
@@ -68,26 +62,7 @@ function buildServer(): Fixture {
   return { server, calls };
 }
 
-const open: Client[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-
-async function connect(server: McpServer, authInfo?: AuthInfo): Promise<Client> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  if (authInfo) {
-    // What an HTTP auth middleware does: every request reaches the server with the verified token.
-    const send = clientSide.send.bind(clientSide);
-    clientSide.send = (message, options) => send(message, { ...options, authInfo });
-  }
-  await server.connect(serverSide);
-  const client = new Client({ name: 'test-client', version: '1.0.0' });
-  await client.connect(clientSide);
-  open.push(client);
-  return client;
-}
-
-const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
+afterEach(closeClients);
 
 describe('withHexgate(McpServer)', () => {
   it('allows a call and runs the tool with the exact snapshot the policy decided on', async () => {
@@ -150,7 +125,7 @@ describe('withHexgate(McpServer)', () => {
     const { server, calls } = buildServer();
     const enforcer = recordingEnforcer({ policy: POLICY });
     withHexgate(server, { policy: enforcer, resolveUser });
-    const client = await connect(server, operatorToken);
+    const client = await connect(server, { authInfo: operatorToken });
 
     const result = await client.callTool({ name: 'delete_file', arguments: { path: '/srv/tmp/old.log' } });
 
@@ -175,7 +150,7 @@ describe('withHexgate(McpServer)', () => {
         return 'yes'; // truthy, but not literally true
       },
     });
-    const client = await connect(server, operatorToken);
+    const client = await connect(server, { authInfo: operatorToken });
 
     const ok = await client.callTool({ name: 'delete_file', arguments: { path: '/srv/tmp/ok.log' } });
     const sloppy = await client.callTool({ name: 'delete_file', arguments: { path: '/srv/tmp/keep.log' } });
@@ -208,7 +183,7 @@ describe('withHexgate(McpServer)', () => {
     withHexgate(operator.server, { policy: recordingEnforcer({ policy: POLICY }), resolveUser });
 
     const anonTools = await (await connect(anonymous.server)).listTools();
-    const opTools = await (await connect(operator.server, operatorToken)).listTools();
+    const opTools = await (await connect(operator.server, { authInfo: operatorToken })).listTools();
 
     expect(anonTools.tools.map((t) => t.name)).toEqual(['read_file']);
     expect(opTools.tools.map((t) => t.name).sort()).toEqual(['delete_file', 'read_file', 'whoami']);
@@ -218,7 +193,7 @@ describe('withHexgate(McpServer)', () => {
     const { server } = buildServer();
     const enforcer = recordingEnforcer({ policy: POLICY });
     withHexgate(server, { policy: enforcer, resolveUser });
-    const asOperator = await connect(server, operatorToken);
+    const asOperator = await connect(server, { authInfo: operatorToken });
     const other = buildServer();
     withHexgate(other.server, { policy: recordingEnforcer({ policy: POLICY }), resolveUser });
     const anonymous = await connect(other.server);
@@ -279,7 +254,7 @@ describe('withHexgate(McpServer)', () => {
     const { server } = buildServer();
     const enforcer = recordingEnforcer({ policy: POLICY });
     withHexgate(server, { policy: enforcer, resolveUser });
-    const operator = await connect(server, operatorToken);
+    const operator = await connect(server, { authInfo: operatorToken });
     const ran: string[] = [];
     const late = server.registerTool('late_tool', { inputSchema: { n: z.number() } }, async ({ n }) => {
       ran.push(`v1:${n}`);
@@ -321,7 +296,7 @@ describe('withHexgate(McpServer)', () => {
       content: [{ type: 'text', text: 'scheduled' }],
     }));
     withHexgate(server, { policy: enforcer, resolveUser });
-    const client = await connect(server, operatorToken);
+    const client = await connect(server, { authInfo: operatorToken });
 
     const wrongType = await client.callTool({ name: 'read_file', arguments: { path: 42 } });
     const beforeSchedule = enforcer.decisions.length;

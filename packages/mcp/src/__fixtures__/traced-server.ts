@@ -3,15 +3,15 @@
  * same scenario runs with and without a tracer provider, so the tests can
  * compare what the client saw and what was decided.
  */
-import type { ApprovalHandler, DecisionEvent, User } from '@hexgate/core';
+import type { ApprovalHandler, DecisionEvent } from '@hexgate/core';
 import { recordingEnforcer } from '@hexgate/core/testing';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { withHexgate } from '../index.ts';
+import { resolveUser, text } from './connect.ts';
 
 export const POLICY = `
 roles:
@@ -31,16 +31,6 @@ roles:
       delete_file: { mode: approval_required }
       flaky: { mode: allow }
 `;
-
-/** Roles from the verified token's scopes; the user's own session from the token's extra data. */
-export const resolveUser = (extra: { authInfo?: AuthInfo }): User | undefined =>
-  extra.authInfo
-    ? {
-        id: extra.authInfo.clientId,
-        roles: extra.authInfo.scopes,
-        ...(typeof extra.authInfo.extra?.sessionId === 'string' ? { sessionId: extra.authInfo.extra.sessionId } : {}),
-      }
-    : undefined;
 
 export const olgaToken: AuthInfo = {
   token: 't-olga',
@@ -84,30 +74,6 @@ export function buildServer(options: { approvalHandler?: ApprovalHandler } = {})
   });
   return { server, enforcer, ran };
 }
-
-/**
- * A real Client over InMemoryTransport. `authInfo` is attached to every
- * request as an HTTP auth middleware would; `sessionId` is the transport's MCP
- * session id (what Streamable HTTP puts in `extra.sessionId`).
- */
-export async function connect(
-  server: McpServer,
-  options: { authInfo?: AuthInfo; sessionId?: string } = {},
-): Promise<Client> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const { authInfo, sessionId } = options;
-  if (authInfo) {
-    const send = clientSide.send.bind(clientSide);
-    clientSide.send = (message, sendOptions) => send(message, { ...sendOptions, authInfo });
-  }
-  if (sessionId) serverSide.sessionId = sessionId;
-  await server.connect(serverSide);
-  const client = new Client({ name: 'test-client', version: '1.0.0' });
-  await client.connect(clientSide);
-  return client;
-}
-
-export const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 
 /** The calls every tracing test makes, as the operator olga: allow, deny, approval, allow with a secret, tool error. */
 export const OPERATOR_CALLS = [

@@ -7,8 +7,9 @@ import { type DecisionEvent, loadPolicySync, type User } from '@hexgate/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { type CallToolResult, CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { text } from '../__fixtures__/connect.ts';
 import { runMcpProxy, toolDefinitionHash } from '../index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,8 +20,6 @@ const POLICY_FILE = join(FIXTURES, 'proxy-policy.yaml');
 const policy = loadPolicySync(POLICY_FILE);
 // The child server is plain TypeScript run through tsx, like `npx some-mcp-server` would be.
 const serverCommand = [process.execPath, '--import', 'tsx', SERVER] as const;
-
-const text = (r: unknown) => ((r as CallToolResult).content[0] as { text: string }).text;
 
 interface Running {
   client: Client;
