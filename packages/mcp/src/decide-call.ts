@@ -68,12 +68,12 @@ export async function decideCall(
       { decision, args, argsHash: hashArgs(args) },
       ctx.approvalTimeoutMs !== undefined ? { timeoutMs: ctx.approvalTimeoutMs } : {},
     );
-    const status = answer.approved ? 'approved' : answer.reason.includes('timed out') ? 'expired' : 'rejected';
-    ctx.enforcer.reportApproval({ status, decision, args, reason: answer.reason });
+    const { status, reason } = answer;
+    ctx.enforcer.reportApproval({ status, decision, args, reason });
     // The approval was given for exactly this snapshot; it is what runs.
     if (answer.approved) return { run: args, decision, approval: APPROVED };
-    recordDecision(decision, args, { approval: { status, reason: answer.reason } });
-    return { result: toRejectedApprovalResult(decision, answer.reason) };
+    recordDecision(decision, args, { approval: { status, reason } });
+    return { result: toRejectedApprovalResult(decision, reason) };
   }
   // deny, or approval_required with no approver: pending (`toolStatus: 'pending_approval'`).
   recordDecision(decision, args);
