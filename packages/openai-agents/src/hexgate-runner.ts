@@ -9,14 +9,7 @@
  * (`@hexgate/tracing`, inside the user's scope): one run observation per
  * `run` call, streamed or not, fresh or resumed.
  */
-import {
-  type Enforcer,
-  type EnforcerOptions,
-  InvalidOptionsError,
-  runWithUser,
-  tryGetUser,
-  type User,
-} from '@hexgate/core';
+import { type Enforcer, type EnforcerOptions, InvalidOptionsError, runWithUser, type User } from '@hexgate/core';
 import { isTracingEnabled, type RunInfo, traceRun, traceRunStream } from '@hexgate/tracing';
 import {
   type Agent,
@@ -32,7 +25,7 @@ import {
 } from '@openai/agents';
 import { agentToolSource } from './agent-tool-source.ts';
 import { ApprovalBook, settleAnswers } from './approvals.ts';
-import { carriedUser, createGate, type Gate, type GateOptions, type HexgateOptions, resolveUser } from './options.ts';
+import { createGate, type Gate, type GateOptions, type HexgateOptions, resolveUser } from './options.ts';
 import { gateOf, wrapWithGate } from './wrap-agent.ts';
 
 type AnyAgent = Agent<any, any>;
@@ -137,9 +130,8 @@ export class HexgateRunner {
     };
     const traced = () => {
       if (!isTracingEnabled()) return start(); // no tracer registered: exactly the untraced call
-      // The user the calls are decided for: bound (`user`, or an outer `runWithUser`), else
-      // the one carried in the run context (`{ context: { user } }`, or in a resumed RunState).
-      const who = user ?? tryGetUser() ?? carriedUser(resumed ? input._context : { context: sdkOptions.context });
+      // The run is traced for the user its calls are decided for (`user` is bound by now).
+      const who = resolveUser(resumed ? input._context : { context: sdkOptions.context });
       const info: RunInfo = {
         framework: 'openai-agents',
         agentName: agent.name,

@@ -15,7 +15,7 @@ import {
   tryGetUser,
   type User,
 } from '@hexgate/core';
-import type { HandoffInputData, RunContext } from '@openai/agents';
+import type { HandoffInputData } from '@openai/agents';
 
 /** Not exported by the SDK under this name (it is `RunConfig['handoffInputFilter']`). */
 type HandoffInputFilter = (input: HandoffInputData) => HandoffInputData;
@@ -100,7 +100,7 @@ function checkGateOptions(options: GateOptions): void {
  * run context (`run(agent, input, { context: { user } })`), which also survives
  * `RunState` serialisation.
  */
-export function resolveUser(runContext: RunContext<unknown> | undefined): User | undefined {
+export function resolveUser(runContext: { readonly context?: unknown } | undefined): User | undefined {
   return tryGetUser() ?? carriedUser(runContext);
 }
 
