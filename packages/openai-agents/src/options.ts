@@ -16,11 +16,10 @@ import {
   type User,
 } from '@hexgate/core';
 import type { HandoffInputData } from '@openai/agents';
+import { ApprovalBook } from './approvals.ts';
 
 /** Not exported by the SDK under this name (it is `RunConfig['handoffInputFilter']`). */
 type HandoffInputFilter = (input: HandoffInputData) => HandoffInputData;
-
-import { ApprovalBook } from './approvals.ts';
 
 /** How the adapter behaves, whatever the enforcer. */
 export interface GateOptions {
@@ -55,7 +54,7 @@ export interface Gate {
   readonly book: ApprovalBook;
 }
 
-/** Builds the gate; throws `InvalidOptionsError` for missing or conflicting options (never later, at call time). */
+/** Builds the gate; throws `InvalidOptionsError` for missing, conflicting or mistyped options (never later, at call time). */
 export function createGate(options: HexgateOptions): Gate {
   if (!options || typeof options !== 'object') throw new InvalidOptionsError('hexgate: options are required');
   const {
