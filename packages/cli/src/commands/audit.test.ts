@@ -1,14 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuditTrail, sqliteAudit } from '@hexgate/audit';
 import { createEnforcer, runWithUser } from '@hexgate/core';
 import { testPolicy } from '@hexgate/core/testing';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../__fixtures__/run.ts';
 
 describe('hexgate audit (routed to @hexgate/audit)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hexgate-cli-audit-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   beforeAll(async () => {
     const trail = createAuditTrail({ sink: sqliteAudit(join(dir, 'audit.db')), exitHandler: false });
     const policy = testPolicy(`
