@@ -19,6 +19,5 @@ export async function loadPolicyFor(ctx: CommandContext, path: string): Promise<
   }
 }
 
-export function issueLine(issue: PolicyIssue): string {
-  return formatIssue(issue);
-}
+/** @deprecated core's `formatIssue`; kept only until commands/mcp-proxy.ts imports that instead. */
+export const issueLine: (issue: PolicyIssue) => string = formatIssue;

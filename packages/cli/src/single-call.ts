@@ -3,10 +3,10 @@
  * describe one call, their parsing (JSON for --args and --ctx), loading the
  * policy, and the warnings about role names that fall back to `default`.
  */
-import type { Policy, ToolCall, User } from '@hexgate/core';
-import { describeUser, roleWarnings, userFrom } from './caller.ts';
-import { type CommandContext, EXIT, UsageError } from './command.ts';
-import { issueLine, loadPolicyFor } from './policy-loading.ts';
+import { formatIssue, type Policy, type ToolCall, type User } from '@hexgate/core';
+import { roleWarnings, userFrom } from './caller.ts';
+import { type CommandContext, type CommandInput, EXIT, UsageError } from './command.ts';
+import { loadPolicyFor } from './policy-loading.ts';
 
 export const callOptions = {
   tool: { type: 'string' },
@@ -25,14 +25,7 @@ export const callOptionsHelp = `  --tool T       the tool name (required)
   --json         print one JSON object instead of text
   -h, --help     show this help`;
 
-export interface CallValues {
-  tool?: string | undefined;
-  role?: string[] | undefined;
-  'user-id'?: string | undefined;
-  args?: string | undefined;
-  ctx?: string | undefined;
-  json?: boolean | undefined;
-}
+type CallValues = CommandInput<typeof callOptions>['values'];
 
 export interface PreparedCall {
   readonly policyPath: string;
@@ -40,6 +33,8 @@ export interface PreparedCall {
   readonly call: ToolCall & { readonly user: User | undefined };
   /** The arguments as given: the raw JSON text, so core parses it exactly as a host's would be. */
   readonly argsText: string;
+  /** The same, as `JSON.parse` reads it (for JSON output; core decides on `argsText`). */
+  readonly argsValue: unknown;
   readonly warnings: readonly string[];
 }
 
@@ -62,7 +57,7 @@ export async function prepareCall(
     throw new UsageError(`expected one <policy>, got ${positionals.length}: ${positionals.join(' ')}`);
   if (values.tool === undefined || values.tool === '') throw new UsageError('missing --tool: which tool is called?');
   const argsText = values.args ?? '{}';
-  parseJson('--args', argsText);
+  const argsValue = parseJson('--args', argsText);
   let attributes: Record<string, unknown> | undefined;
   if (values.ctx !== undefined) {
     const ctxValue = parseJson('--ctx', values.ctx);
@@ -73,7 +68,7 @@ export async function prepareCall(
   const policyPath = positionals[0] as string;
   const loaded = await loadPolicyFor(ctx, policyPath);
   if (!loaded.ok) {
-    for (const issue of loaded.issues) ctx.err(issueLine(issue));
+    for (const issue of loaded.issues) ctx.err(formatIssue(issue));
     ctx.err(`${ctx.name}: cannot load the policy ${policyPath}`);
     return EXIT.usage;
   }
@@ -85,6 +80,7 @@ export async function prepareCall(
     policy: loaded.policy,
     call: { tool: values.tool, args: argsText, user },
     argsText,
+    argsValue,
     warnings,
   };
 }
@@ -93,5 +89,3 @@ export async function prepareCall(
 export function argsForDisplay(snapshot: unknown, argsText: string): string {
   return snapshot === undefined ? argsText : JSON.stringify(snapshot);
 }
-
-export { describeUser };

@@ -1,5 +1,5 @@
 /** Test helper: runs the CLI in-process and captures what it prints. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,5 +38,17 @@ export function tempFiles(files: Record<string, string>): string {
   return dir;
 }
 
-/** A policy with a YAML syntax error (kept out of the fixtures so the formatter does not trip on it). */
-export const BROKEN_YAML = 'roles:\n  default:\n    tools:\n      search: { mode: allow\n  support: {}\n';
+/**
+ * A temporary directory holding `errors/syntax.yaml`, a policy with a YAML
+ * syntax error at 5:3 (written here, not kept in the fixtures, so the
+ * formatter does not trip on it).
+ */
+export function brokenPolicyDir(): string {
+  const dir = tempFiles({});
+  mkdirSync(join(dir, 'errors'));
+  writeFileSync(
+    join(dir, 'errors/syntax.yaml'),
+    'roles:\n  default:\n    tools:\n      search: { mode: allow\n  support: {}\n',
+  );
+  return dir;
+}

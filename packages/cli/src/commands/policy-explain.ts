@@ -48,7 +48,7 @@ export default defineCommand({
 function explanationJson(ctx: CommandContext, e: Explanation, prepared: PreparedCall) {
   return {
     tool: e.tool,
-    args: argsValue(prepared.argsText),
+    args: prepared.argsValue,
     user: prepared.call.user ?? null,
     policy: prepared.policyPath,
     policyDigest: e.policyDigest ?? null,
@@ -80,14 +80,6 @@ function explanationJson(ctx: CommandContext, e: Explanation, prepared: Prepared
     violations: e.violations,
     warnings: prepared.warnings,
   };
-}
-
-function argsValue(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 function printExplanation(ctx: CommandContext, e: Explanation, prepared: PreparedCall): void {

@@ -1,17 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BROKEN_YAML, EXAMPLE_POLICY, FIXTURES, run, tempFiles } from '../__fixtures__/run.ts';
+import { brokenPolicyDir, EXAMPLE_POLICY, FIXTURES, run, tempFiles } from '../__fixtures__/run.ts';
 
 const P = 'support.yaml';
 const test = (...argv: string[]) => run(['policy', 'test', ...argv], { cwd: FIXTURES });
-
-function brokenDir(): string {
-  const dir = tempFiles({});
-  mkdirSync(join(dir, 'errors'));
-  writeFileSync(join(dir, 'errors/syntax.yaml'), BROKEN_YAML);
-  return dir;
-}
 
 describe('hexgate policy test <policy> --tool (one decision)', () => {
   it('prints ✓ ALLOW with the tool, arguments, user, deciding role and reason; exit 0', async () => {
@@ -216,7 +209,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
     });
 
     it('reports a YAML syntax error in the policy', async () => {
-      const r = await run(['policy', 'test', 'errors/syntax.yaml', '--tool', 'x'], { cwd: brokenDir() });
+      const r = await run(['policy', 'test', 'errors/syntax.yaml', '--tool', 'x'], { cwd: brokenPolicyDir() });
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('errors/syntax.yaml:5:3: YAML syntax error: ');
     });

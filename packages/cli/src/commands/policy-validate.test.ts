@@ -1,14 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BROKEN_YAML, EXAMPLE_POLICY, REPO, run, tempFiles } from '../__fixtures__/run.ts';
-
-function brokenDir(): string {
-  const dir = tempFiles({});
-  mkdirSync(join(dir, 'errors'));
-  writeFileSync(join(dir, 'errors/syntax.yaml'), BROKEN_YAML);
-  return dir;
-}
+import { brokenPolicyDir, EXAMPLE_POLICY, REPO, run, tempFiles } from '../__fixtures__/run.ts';
 
 describe('hexgate policy validate', () => {
   it('accepts the example policy: ✓ path: N roles, M tools, exit 0', async () => {
@@ -52,7 +43,7 @@ describe('hexgate policy validate', () => {
   });
 
   it('reports a YAML syntax error where it is, not at 1:1', async () => {
-    const r = await run(['policy', 'validate', 'errors/syntax.yaml'], { cwd: brokenDir() });
+    const r = await run(['policy', 'validate', 'errors/syntax.yaml'], { cwd: brokenPolicyDir() });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(
       'errors/syntax.yaml:5:3: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }\n' +

@@ -3,9 +3,10 @@
  * strict loader, prints every error with its position, then lints what
  * loaded. Errors fail (exit 1); warnings fail only with --strict.
  */
+import { formatIssue } from '@hexgate/core';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { type LintWarning, lintPolicy } from '../lint/lint-policy.ts';
-import { issueLine, loadPolicyFor } from '../policy-loading.ts';
+import { loadPolicyFor } from '../policy-loading.ts';
 
 const help = `Usage: hexgate policy validate <file-or-dir>... [--strict] [--json]
 
@@ -70,7 +71,7 @@ export default defineCommand({
       return failed ? EXIT.failure : EXIT.ok;
     }
     for (const r of results) {
-      for (const issue of r.errors) ctx.out(issueLine(issue));
+      for (const issue of r.errors) ctx.out(formatIssue(issue));
       for (const w of r.warnings)
         ctx.out(`${w.file}:${w.line}:${w.column}: ${style.yellow('warning')}: ${w.message} [${w.id}]`);
       const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -5,10 +5,10 @@
  * or a policy that does not load counts as one failure, never as a pass.
  */
 import { existsSync, globSync, statSync } from 'node:fs';
-import { createEnforcer, type Outcome, type PolicyIssue } from '@hexgate/core';
+import { createEnforcer, formatIssue, type Outcome, type PolicyIssue } from '@hexgate/core';
 import { roleWarnings, userFrom } from '../caller.ts';
 import { type CommandContext, EXIT, UsageError } from '../command.ts';
-import { issueLine, loadPolicyFor } from '../policy-loading.ts';
+import { loadPolicyFor } from '../policy-loading.ts';
 import { readTestFile, sniffTestFile, type TestCase } from './test-file.ts';
 
 const GLOB_CHARS = /[*?[\]{}]/;
@@ -75,7 +75,7 @@ export async function runTestFiles(ctx: CommandContext, files: readonly string[]
     if (!read.ok) {
       brokenFiles++;
       errors.push(...read.problems);
-      for (const p of read.problems) report(issueLine(p));
+      for (const p of read.problems) report(formatIssue(p));
       report(`${style.red('✗')} ${display}: invalid test file`);
       continue;
     }
@@ -84,7 +84,7 @@ export async function runTestFiles(ctx: CommandContext, files: readonly string[]
     if (!loaded.ok) {
       brokenFiles++;
       errors.push(...loaded.issues);
-      for (const p of loaded.issues) report(issueLine(p));
+      for (const p of loaded.issues) report(formatIssue(p));
       report(`${style.red('✗')} ${display}: cannot load the policy ${ctx.display(testFile.policyPath)}`);
       continue;
     }

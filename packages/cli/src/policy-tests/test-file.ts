@@ -43,12 +43,6 @@ const fileSchema = z.strictObject({
   cases: z.array(caseSchema).min(1),
 });
 
-const KEYS: Record<string, readonly string[]> = {
-  file: ['policy', 'cases'],
-  case: ['name', 'user', 'tool', 'args', 'expect', 'violations'],
-  user: ['id', 'roles', 'attributes', 'sessionId'],
-};
-
 export interface TestCase {
   readonly name: string;
   readonly user: z.infer<typeof userSchema> | undefined;
@@ -79,19 +73,9 @@ export type FileKind = 'test-file' | 'policy' | 'unreadable';
  * taken for a policy; a file that cannot be read or parsed is 'unreadable'.
  */
 export async function sniffTestFile(absPath: string): Promise<FileKind> {
-  let text: string;
-  try {
-    text = await readFile(absPath, 'utf8');
-  } catch {
-    return 'unreadable';
-  }
-  return classifyText(text);
-}
-
-export function classifyText(text: string): FileKind {
   let value: unknown;
   try {
-    value = parse(text, { prettyErrors: false });
+    value = parse(await readFile(absPath, 'utf8'), { prettyErrors: false });
   } catch {
     return 'unreadable';
   }
@@ -105,10 +89,11 @@ function pathText(path: readonly PropertyKey[]): string {
   return out || 'the top level';
 }
 
+/** The keys allowed where an unknown key was found (for hints), read off the schemas so they cannot drift. */
 function keysFor(path: readonly PropertyKey[]): readonly string[] {
-  if (path.length === 0) return KEYS.file as readonly string[];
-  if (path.length === 2) return KEYS.case as readonly string[];
-  return KEYS.user as readonly string[];
+  if (path.length === 0) return Object.keys(fileSchema.shape);
+  if (path.length === 2) return Object.keys(caseSchema.shape);
+  return Object.keys(userSchema.shape);
 }
 
 function kindOf(v: unknown): string {

@@ -53,10 +53,6 @@ export function readYamlSource(file: string, text: string): YamlRead {
       problems: [{ file, line: 1, column: 1, message: `cannot expand YAML aliases: ${(e as Error).message}` }],
     };
   }
-  const at = (offset: number) => {
-    const p = lines.linePos(offset);
-    return { line: p.line, column: p.col };
-  };
   const nodeAt = (path: readonly (string | number)[]): Node | undefined => {
     const n = path.length === 0 ? doc.contents : doc.getIn(path as (string | number)[], true);
     return n && typeof n === 'object' && 'range' in n ? (n as Node) : undefined;
@@ -72,9 +68,9 @@ export function readYamlSource(file: string, text: string): YamlRead {
         if (key !== undefined && node && isMap(node)) {
           const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
           const range = (pair?.key as Node | undefined)?.range;
-          if (range) return at(range[0]);
+          if (range) return position(lines, range[0]);
         }
-        return at(node?.range?.[0] ?? 0);
+        return position(lines, node?.range?.[0] ?? 0);
       },
     },
   };
