@@ -26,6 +26,8 @@ describe('bin', () => {
         'examples/policies/customer-support.yaml',
         '--tool',
         'refund_order',
+        '--user-id',
+        'bea',
         '--role',
         'billing',
         '--args',

@@ -14,8 +14,8 @@ export interface CallerInput {
 
 /**
  * No id, roles or attributes means no user at all (the `default` role).
- * A user given without an id has no `user.id`: constraints on it are
- * undefined, exactly as core treats a missing id, rather than a made-up one.
+ * No id is made up for roles or attributes given without one: core denies
+ * such a user, so commands ask for the id instead.
  */
 export function userFrom(input: CallerInput | undefined): User | undefined {
   if (!input || (input.id === undefined && !input.roles?.length && input.attributes === undefined)) return undefined;

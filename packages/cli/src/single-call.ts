@@ -19,7 +19,7 @@ export const callOptions = {
 
 export const callOptionsHelp = `  --tool T       the tool name (required)
   --role R       a role of the caller; repeat for several (none: the default role)
-  --user-id U    the caller's id (user.id in constraints)
+  --user-id U    the caller's id (user.id in constraints); needed with --role or --ctx
   --args JSON    the tool arguments as a JSON object (default {})
   --ctx JSON     the caller's attributes as a JSON object (ctx.<name> in constraints)
   --json         print one JSON object instead of text
@@ -72,6 +72,11 @@ export async function prepareCall(
     ctx.err(`${ctx.name}: cannot load the policy ${policyPath}`);
     return EXIT.usage;
   }
+  // Core denies a user without an id; the CLI does not make one up (constraints on user.id would see it).
+  if (values['user-id'] === undefined && (values.role !== undefined || attributes !== undefined))
+    throw new UsageError(
+      `${values.role !== undefined ? '--role' : '--ctx'} describes a user, who needs an id: add --user-id U`,
+    );
   const user = userFrom({ id: values['user-id'], roles: values.role, attributes });
   const warnings = roleWarnings(loaded.policy, values.role);
   for (const w of warnings) ctx.err(`${ctx.style.yellow('warning')}: ${w}`);

@@ -10,6 +10,8 @@ describe('hexgate policy explain', () => {
       P,
       '--tool',
       'wire_transfer',
+      '--user-id',
+      'kim',
       '--role',
       'billing',
       '--role',
@@ -22,7 +24,7 @@ describe('hexgate policy explain', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('call     wire_transfer {"amount": 900, "iban": "KP12"}');
-    expect(lines[1]).toBe('caller   no id, roles [billing, support], ctx {"region":"US"}');
+    expect(lines[1]).toBe('caller   id kim, roles [billing, support], ctx {"region":"US"}');
     expect(lines[2]).toMatch(/^policy {3}support\.yaml \(sha256 [0-9a-f]{12}\)$/);
     expect(r.stdout).toContain(
       [
@@ -53,6 +55,8 @@ describe('hexgate policy explain', () => {
       P,
       '--tool',
       'wire_transfer',
+      '--user-id',
+      'kim',
       '--role',
       'billing',
       '--args',
@@ -64,7 +68,7 @@ describe('hexgate policy explain', () => {
   });
 
   it('shows an inherited entry and the role an unknown name fell back to', async () => {
-    const r = await explain(P, '--tool', 'search_kb', '--role', 'nobody');
+    const r = await explain(P, '--tool', 'search_kb', '--user-id', 'kim', '--role', 'nobody');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("role 'default' (requested nobody: not a role a caller can hold, so 'default')\n");
     expect(r.stdout).toContain(
@@ -91,7 +95,17 @@ describe('hexgate policy explain', () => {
   });
 
   it('exits 0 for approval_required', async () => {
-    const r = await explain(P, '--tool', 'refund_order', '--role', 'support', '--args', '{"amount": 10}');
+    const r = await explain(
+      P,
+      '--tool',
+      'refund_order',
+      '--user-id',
+      'kim',
+      '--role',
+      'support',
+      '--args',
+      '{"amount": 10}',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("⚠ APPROVAL_REQUIRED refund_order (role support): role 'support' needs human approval");
   });
@@ -101,6 +115,8 @@ describe('hexgate policy explain', () => {
       P,
       '--tool',
       'refund_order',
+      '--user-id',
+      'kim',
       '--role',
       'billing',
       '--args',

@@ -24,7 +24,7 @@ ${callOptionsHelp}
 Exit codes: 0 allow or approval_required, 1 deny, 2 usage or load error.
 
 Example:
-  hexgate policy explain policy.yaml --tool wire_transfer --role billing \\
+  hexgate policy explain policy.yaml --tool wire_transfer --user-id bea --role billing \\
     --args '{"amount": 50, "iban": "DE00"}' --ctx '{"region": "EU"}'
 `;
 

@@ -34,13 +34,23 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('prints ⚠ APPROVAL_REQUIRED; exit 0', async () => {
-    const r = await test(P, '--tool', 'refund_order', '--role', 'support', '--args', '{"amount": 50}');
+    const r = await test(
+      P,
+      '--tool',
+      'refund_order',
+      '--user-id',
+      'kim',
+      '--role',
+      'support',
+      '--args',
+      '{"amount": 50}',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
         '⚠ APPROVAL_REQUIRED refund_order',
         '  args:   {"amount":50}',
-        '  user:   no id, roles [support]',
+        '  user:   id kim, roles [support]',
         '  role:   support',
         "  reason: role 'support' needs human approval to call 'refund_order'",
         '',
@@ -53,6 +63,8 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
       P,
       '--tool',
       'wire_transfer',
+      '--user-id',
+      'kim',
       '--role',
       'billing',
       '--args',
@@ -65,7 +77,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
       [
         '✗ DENY wire_transfer',
         '  args:   {"amount":20000,"iban":"IR00"}',
-        '  user:   no id, roles [billing], ctx {"region":"US"}',
+        '  user:   id kim, roles [billing], ctx {"region":"US"}',
         '  role:   billing',
         '  reason: constraint not satisfied: args.amount <= 10000; ctx.region == "EU"; not matches(args.iban, "^(KP|IR)")',
         '  violated constraints:',
@@ -91,7 +103,17 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('warns that an unknown role falls back to default, with a suggestion', async () => {
-    const r = await test(P, '--tool', 'refund_order', '--role', 'suport', '--args', '{"amount": 5}');
+    const r = await test(
+      P,
+      '--tool',
+      'refund_order',
+      '--user-id',
+      'kim',
+      '--role',
+      'suport',
+      '--args',
+      '{"amount": 5}',
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       "warning: role 'suport' is not defined in the policy; it falls back to 'default' (did you mean 'support'?)\n",
@@ -101,7 +123,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('warns that the fallback denies everything when the policy has no default role', async () => {
-    const r = await test('lints/all-lints.yaml', '--tool', 'lookup', '--role', 'gest');
+    const r = await test('lints/all-lints.yaml', '--tool', 'lookup', '--user-id', 'kim', '--role', 'gest');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       "warning: role 'gest' is not defined in the policy; it falls back to 'default', which this policy does not define (deny everything) (did you mean 'guest'?)\n",
@@ -109,7 +131,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('warns that a mixin is not a role a caller can hold', async () => {
-    const r = await test(P, '--tool', 'search_kb', '--role', 'read_only');
+    const r = await test(P, '--tool', 'search_kb', '--user-id', 'kim', '--role', 'read_only');
     expect(r.stderr).toBe(
       "warning: role 'read_only' is a mixin, not a role a caller can hold; it falls back to 'default'\n",
     );
@@ -120,6 +142,8 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
       P,
       '--tool',
       'refund_order',
+      '--user-id',
+      'kim',
       '--role',
       'support',
       '--role',
@@ -133,10 +157,20 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('denies arguments core rejects (duplicate keys), as a host would', async () => {
-    const r = await test(P, '--tool', 'refund_order', '--role', 'billing', '--args', '{"amount": 1, "amount": 900}');
+    const r = await test(
+      P,
+      '--tool',
+      'refund_order',
+      '--user-id',
+      'kim',
+      '--role',
+      'billing',
+      '--args',
+      '{"amount": 1, "amount": 900}',
+    );
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
-      '  args:   {"amount": 1, "amount": 900}\n  user:   no id, roles [billing]\n  role:   (none)\n',
+      '  args:   {"amount": 1, "amount": 900}\n  user:   id kim, roles [billing]\n  role:   (none)\n',
     );
     expect(r.stdout).toContain('reason: invalid arguments: duplicate key');
   });
@@ -146,6 +180,8 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
       P,
       '--tool',
       'refund_order',
+      '--user-id',
+      'kim',
       '--role',
       'billing',
       '--args',
@@ -219,6 +255,15 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
       expect((await test(P, P, '--tool', 'x')).stderr).toBe(usage(`expected one <policy>, got 2: ${P} ${P}`));
     });
 
+    it('needs --user-id with --role or --ctx (core denies a user without an id)', async () => {
+      expect((await test(P, '--tool', 'x', '--role', 'billing')).stderr).toBe(
+        usage('--role describes a user, who needs an id: add --user-id U'),
+      );
+      const ctx = await test(P, '--tool', 'x', '--ctx', '{"region": "EU"}');
+      expect(ctx.code).toBe(2);
+      expect(ctx.stderr).toBe(usage('--ctx describes a user, who needs an id: add --user-id U'));
+    });
+
     it('needs a non-empty --tool', async () => {
       expect((await test(P, '--tool', '')).stderr).toBe(usage('missing --tool: which tool is called?'));
     });
@@ -282,7 +327,7 @@ cases:
     args: '{"amount": 200}'
     expect: allow
   - name: billing refunds are capped
-    user: { roles: [billing] }
+    user: { id: kim, roles: [billing] }
     tool: refund
     args: { amount: 900 }
     expect: deny
@@ -380,6 +425,14 @@ cases:
           '',
         ].join('\n'),
       );
+    });
+
+    it('reports a case user without an id (core denies such a user)', async () => {
+      const r = await invalid(
+        'policy: ./policy.yaml\ncases:\n  - { name: x, user: { roles: [billing] }, tool: refund, expect: deny }\n',
+      );
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("bad.tests.yaml:3:22: missing field 'id' in cases[0].user\n");
     });
 
     it('reports an unknown top-level key', async () => {
@@ -511,7 +564,7 @@ cases:
       'policy.yaml': policy,
       't.tests.yaml': `policy: policy.yaml
 cases:
-  - { name: capped, user: { roles: [billing] }, tool: refund, args: { amount: 900 }, expect: deny, violations: ["args.amount <= 500"] }
+  - { name: capped, user: { id: kim, roles: [billing] }, tool: refund, args: { amount: 900 }, expect: deny, violations: ["args.amount <= 500"] }
   - { name: wrong, tool: search, expect: approval_required }
 `,
     });

@@ -29,7 +29,7 @@ Exit codes: one call: 0 allow or approval_required, 1 deny, 2 usage or load erro
             tests:    0 all passed, 1 a case failed or a test file is invalid, 2 usage.
 
 Examples:
-  hexgate policy test policy.yaml --tool refund_order --role billing --args '{"amount": 200, "currency": "USD"}'
+  hexgate policy test policy.yaml --tool refund_order --user-id bea --role billing --args '{"amount": 200, "currency": "USD"}'
   hexgate policy test 'policies/*.tests.yaml'
 `;
 

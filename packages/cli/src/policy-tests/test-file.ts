@@ -6,7 +6,7 @@
  *   policy: ./policy.yaml        # relative to the test file
  *   cases:
  *     - name: ...
- *       user: { id, roles, attributes }   # optional; none = the default role
+ *       user: { id, roles?, attributes? } # optional; none = the default role; id required (core's rule)
  *       tool: refund_order
  *       args: { amount: 200 }             # or a JSON string
  *       expect: allow | deny | approval_required
@@ -23,7 +23,8 @@ export const EXPECTS = ['allow', 'deny', 'approval_required'] as const;
 export type Expect = (typeof EXPECTS)[number];
 
 const userSchema = z.strictObject({
-  id: z.string().optional(),
+  // Required: core denies a user without an id, so a case without one could only ever test that.
+  id: z.string(),
   roles: z.array(z.string()).optional(),
   attributes: z.record(z.string(), z.unknown()).optional(),
   sessionId: z.string().optional(),
