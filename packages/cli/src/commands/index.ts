@@ -23,13 +23,13 @@ export const commands: readonly CommandEntry[] = [
   command('policy validate', 'check a policy for errors and lint warnings', () => import('./policy-validate.ts')),
   command('policy test', 'decide one tool call, or run policy unit tests', () => import('./policy-test.ts')),
   command('policy explain', 'show how a tool call is evaluated, step by step', () => import('./policy-explain.ts')),
+  command('policy build', 'write a (signed) policy bundle', () => import('./policy-build.ts')),
+  command('policy keygen', 'create an Ed25519 key pair for signing bundles', () => import('./policy-keygen.ts')),
+  command('policy verify', 'check a bundle: signature, hashes, expiry, policy', () => import('./policy-verify.ts')),
   command(
     'mcp proxy',
     'gate any stdio MCP server: policy on tools/call, filtered tools/list, tool pinning',
     () => import('./mcp-proxy.ts'),
   ),
-  command('policy build', 'write a (signed) policy bundle', () => import('./policy-build.ts')),
-  command('policy keygen', 'create an Ed25519 key pair for signing bundles', () => import('./policy-keygen.ts')),
-  command('policy verify', 'check a bundle: signature, hashes, expiry, policy', () => import('./policy-verify.ts')),
   command('audit', 'query and verify the decision audit trail (list, blocked, stats, ...)', () => import('./audit.ts')),
 ];
