@@ -145,3 +145,12 @@ describe('redact: any value', () => {
     expect(JSON.stringify(out)).toBe('{"__proto__":{"password":"[REDACTED]"},"a":1}');
   });
 });
+
+describe('redact options', () => {
+  it('rejects size options it cannot honour instead of silently using defaults', () => {
+    for (const bad of [-1, 1.5, Number.NaN, '10']) {
+      expect(() => redact({ a: 'x' }, { maxStringLength: bad as never }), String(bad)).toThrow(/non-negative integers/);
+    }
+    expect(redact({ a: 'xyz' }, { maxStringLength: 2 })).toEqual({ a: 'xy…[truncated, 3 chars]' });
+  });
+});

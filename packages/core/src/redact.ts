@@ -10,9 +10,11 @@
  *    character budget are truncated, and the original size is noted, so one
  *    huge argument cannot bloat every record.
  *
- * `redact` never throws: it accepts any value (getters that throw, cycles,
+ * `redact` never throws for a value: it accepts any value (getters that throw, cycles,
  * bigints, class instances) and always returns plain JSON data.
  */
+
+import { InvalidOptionsError } from './errors.ts';
 
 export interface RedactOptions {
   /** Text that replaces a secret value (default `[REDACTED]`). */
@@ -161,8 +163,13 @@ export function redactWithOrder(value: unknown, options: RedactOptions = {}): { 
   return { value: out, ordered: !state.unordered };
 }
 
+/** An option left out takes its default; one given with a bad value is an error, never silently replaced. */
 function positive(v: number | undefined, fallback: number): number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : fallback;
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new InvalidOptionsError(`redact: size options must be non-negative integers, got ${String(v)}`);
+  }
+  return v;
 }
 
 const OMITTED = '[omitted: size cap]';
