@@ -31,6 +31,11 @@ export async function run(
   return { code, stdout, stderr };
 }
 
+/** The caller options of a single decision: `--user-id kim` and one `--role` per role. */
+export function asUser(...roles: string[]): string[] {
+  return ['--user-id', 'kim', ...roles.flatMap((role) => ['--role', role])];
+}
+
 /** A fresh temporary directory holding the given files. */
 export function tempFiles(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'hexgate-cli-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, run } from '../__fixtures__/run.ts';
+import { asUser, FIXTURES, run } from '../__fixtures__/run.ts';
 
 const P = 'support.yaml';
 const explain = (...argv: string[]) => run(['policy', 'explain', ...argv], { cwd: FIXTURES });
@@ -10,12 +10,7 @@ describe('hexgate policy explain', () => {
       P,
       '--tool',
       'wire_transfer',
-      '--user-id',
-      'kim',
-      '--role',
-      'billing',
-      '--role',
-      'support',
+      ...asUser('billing', 'support'),
       '--args',
       '{"amount": 900, "iban": "KP12"}',
       '--ctx',
@@ -55,10 +50,7 @@ describe('hexgate policy explain', () => {
       P,
       '--tool',
       'wire_transfer',
-      '--user-id',
-      'kim',
-      '--role',
-      'billing',
+      ...asUser('billing'),
       '--args',
       '{"amount": 5, "iban": "DE1"}',
     );
@@ -68,7 +60,7 @@ describe('hexgate policy explain', () => {
   });
 
   it('shows an inherited entry and the role an unknown name fell back to', async () => {
-    const r = await explain(P, '--tool', 'search_kb', '--user-id', 'kim', '--role', 'nobody');
+    const r = await explain(P, '--tool', 'search_kb', ...asUser('nobody'));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("role 'default' (requested nobody: not a role a caller can hold, so 'default')\n");
     expect(r.stdout).toContain(
@@ -95,17 +87,7 @@ describe('hexgate policy explain', () => {
   });
 
   it('exits 0 for approval_required', async () => {
-    const r = await explain(
-      P,
-      '--tool',
-      'refund_order',
-      '--user-id',
-      'kim',
-      '--role',
-      'support',
-      '--args',
-      '{"amount": 10}',
-    );
+    const r = await explain(P, '--tool', 'refund_order', ...asUser('support'), '--args', '{"amount": 10}');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("⚠ APPROVAL_REQUIRED refund_order (role support): role 'support' needs human approval");
   });
@@ -115,10 +97,7 @@ describe('hexgate policy explain', () => {
       P,
       '--tool',
       'refund_order',
-      '--user-id',
-      'kim',
-      '--role',
-      'billing',
+      ...asUser('billing'),
       '--args',
       '{"amount": 900, "currency": "USD"}',
       '--json',

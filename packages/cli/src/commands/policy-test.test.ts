@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { brokenPolicyDir, EXAMPLE_POLICY, FIXTURES, run, tempFiles } from '../__fixtures__/run.ts';
+import { asUser, brokenPolicyDir, EXAMPLE_POLICY, FIXTURES, run, tempFiles } from '../__fixtures__/run.ts';
 
 const P = 'support.yaml';
 const test = (...argv: string[]) => run(['policy', 'test', ...argv], { cwd: FIXTURES });
@@ -34,17 +34,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('prints ⚠ APPROVAL_REQUIRED; exit 0', async () => {
-    const r = await test(
-      P,
-      '--tool',
-      'refund_order',
-      '--user-id',
-      'kim',
-      '--role',
-      'support',
-      '--args',
-      '{"amount": 50}',
-    );
+    const r = await test(P, '--tool', 'refund_order', ...asUser('support'), '--args', '{"amount": 50}');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
@@ -63,10 +53,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
       P,
       '--tool',
       'wire_transfer',
-      '--user-id',
-      'kim',
-      '--role',
-      'billing',
+      ...asUser('billing'),
       '--args',
       '{"amount": 20000, "iban": "IR00"}',
       '--ctx',
@@ -103,17 +90,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('warns that an unknown role falls back to default, with a suggestion', async () => {
-    const r = await test(
-      P,
-      '--tool',
-      'refund_order',
-      '--user-id',
-      'kim',
-      '--role',
-      'suport',
-      '--args',
-      '{"amount": 5}',
-    );
+    const r = await test(P, '--tool', 'refund_order', ...asUser('suport'), '--args', '{"amount": 5}');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       "warning: role 'suport' is not defined in the policy; it falls back to 'default' (did you mean 'support'?)\n",
@@ -123,7 +100,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('warns that the fallback denies everything when the policy has no default role', async () => {
-    const r = await test('lints/all-lints.yaml', '--tool', 'lookup', '--user-id', 'kim', '--role', 'gest');
+    const r = await test('lints/all-lints.yaml', '--tool', 'lookup', ...asUser('gest'));
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       "warning: role 'gest' is not defined in the policy; it falls back to 'default', which this policy does not define (deny everything) (did you mean 'guest'?)\n",
@@ -131,7 +108,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('warns that a mixin is not a role a caller can hold', async () => {
-    const r = await test(P, '--tool', 'search_kb', '--user-id', 'kim', '--role', 'read_only');
+    const r = await test(P, '--tool', 'search_kb', ...asUser('read_only'));
     expect(r.stderr).toBe(
       "warning: role 'read_only' is a mixin, not a role a caller can hold; it falls back to 'default'\n",
     );
@@ -142,12 +119,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
       P,
       '--tool',
       'refund_order',
-      '--user-id',
-      'kim',
-      '--role',
-      'support',
-      '--role',
-      'billing',
+      ...asUser('support', 'billing'),
       '--args',
       '{"amount": 50, "currency": "EUR"}',
     );
@@ -157,17 +129,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
   });
 
   it('denies arguments core rejects (duplicate keys), as a host would', async () => {
-    const r = await test(
-      P,
-      '--tool',
-      'refund_order',
-      '--user-id',
-      'kim',
-      '--role',
-      'billing',
-      '--args',
-      '{"amount": 1, "amount": 900}',
-    );
+    const r = await test(P, '--tool', 'refund_order', ...asUser('billing'), '--args', '{"amount": 1, "amount": 900}');
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
       '  args:   {"amount": 1, "amount": 900}\n  user:   id kim, roles [billing]\n  role:   (none)\n',
@@ -180,10 +142,7 @@ describe('hexgate policy test <policy> --tool (one decision)', () => {
       P,
       '--tool',
       'refund_order',
-      '--user-id',
-      'kim',
-      '--role',
-      'billing',
+      ...asUser('billing'),
       '--args',
       '{"amount": 900, "currency": "USD"}',
       '--json',
