@@ -4,7 +4,7 @@
  * client put in the tool arguments. A resolver that throws fails the request:
  * it must not silently downgrade to the anonymous `default` role.
  */
-import { type Enforcer, HexgateError, type User } from '@hexgate/core';
+import { type Enforcer, InvalidOptionsError, type User } from '@hexgate/core';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ErrorCode, McpError, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { asCaller } from './caller-scope.ts';
@@ -18,14 +18,16 @@ export function callerResolver(
   resolveUser: ResolveUser | undefined,
 ): (extra: McpRequestExtra) => Promise<User | undefined> {
   if (resolveUser !== undefined && typeof resolveUser !== 'function') {
-    throw new HexgateError('INVALID_OPTIONS', 'resolveUser must be a function (extra) => User | undefined');
+    throw new InvalidOptionsError('resolveUser must be a function (extra) => User | undefined');
   }
   return async (extra) => {
     if (!resolveUser) return undefined;
     try {
       const user = await resolveUser(extra);
-      if (user !== undefined && (typeof user !== 'object' || user === null || typeof user.id !== 'string')) {
-        throw new TypeError('resolveUser returned something that is not a User ({ id: string, roles? })');
+      // A resolver must name the caller: this also catches returning `extra.authInfo` itself.
+      const problem = user === undefined ? undefined : userProblem(user, { requireId: true });
+      if (problem) {
+        throw new TypeError(`resolveUser returned something that is not a User ({ id: string, roles? }): ${problem}`);
       }
       return user;
     } catch (e) {
@@ -35,6 +37,21 @@ export function callerResolver(
       );
     }
   };
+}
+
+/**
+ * Why `value` cannot be decided for, or undefined when it can. Roles that are
+ * not an array of strings would silently fall back to the `default` role, so
+ * they are refused with a clear error instead.
+ */
+export function userProblem(value: unknown, options: { requireId: boolean }): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const { id, roles } = value as { id?: unknown; roles?: unknown };
+  if (typeof id !== 'string' && (options.requireId || id !== undefined)) return '`id` is not a string';
+  if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string'))) {
+    return '`roles` is not an array of strings';
+  }
+  return undefined;
 }
 
 /**

@@ -13,8 +13,8 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { getLiteralValue, getObjectShape } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { asCaller } from './caller-scope.ts';
-import { decideCall, type GateContext, runAllowed } from './decide-call.ts';
-import { enforcerFrom } from './gate-options.ts';
+import { decideCall, runAllowed } from './decide-call.ts';
+import { gateContext } from './gate-options.ts';
 import { callerResolver, type McpRequestExtra, visibleTools } from './resolve-caller.ts';
 import { traceMcpCall } from './trace-call.ts';
 import type { WithHexgateOptions } from './with-hexgate.ts';
@@ -47,13 +47,12 @@ export function gateLowLevelServer(server: LowLevelServer, options: WithHexgateO
       );
     }
   }
-  const enforcer = enforcerFrom(options, caller);
-  const ctx: GateContext = {
-    enforcer,
-    agentName: () => options.agentName ?? (server as unknown as { _serverInfo?: { name?: string } })._serverInfo?.name,
-    approvalHandler: options.approvalHandler,
-    approvalTimeoutMs: options.approvalTimeoutMs,
-  };
+  const ctx = gateContext(
+    options,
+    caller,
+    () => (server as unknown as { _serverInfo?: { name?: string } })._serverInfo?.name,
+  );
+  const { enforcer } = ctx;
   const resolve = callerResolver(options.resolveUser);
 
   const gateCall =

@@ -1,5 +1,6 @@
 import { type FrozenArgs, runWithUser, tryGetUser, type User } from '@hexgate/core';
 import { recordingEnforcer } from '@hexgate/core/testing';
+import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -248,6 +249,128 @@ describe('withHexgate(McpServer)', () => {
       /could not resolve the caller: token expired/,
     );
     expect(calls).toHaveLength(0);
+  });
+
+  it('refuses a resolver result that is not a User, instead of deciding for a half-read caller', async () => {
+    // Returning the token itself (no `id`), and roles as a string (which would read as the default role).
+    const results = [operatorToken, { id: 'olga', roles: 'operator' }];
+    const errors: unknown[] = [];
+    for (const returned of results) {
+      const { server, calls } = buildServer();
+      withHexgate(server, { policy: recordingEnforcer({ policy: POLICY }), resolveUser: () => returned as never });
+      const client = await connect(server);
+      errors.push(await client.callTool({ name: 'whoami', arguments: {} }).catch((e: Error) => e.message));
+      expect(calls).toHaveLength(0);
+    }
+
+    expect(errors).toEqual([
+      expect.stringMatching(/could not resolve the caller: .*`id` is not a string/),
+      expect.stringMatching(/could not resolve the caller: .*`roles` is not an array of strings/),
+    ]);
+  });
+
+  it('resolves the caller once per tool call, anonymous callers included', async () => {
+    const { server, calls } = buildServer();
+    const resolved: (string | undefined)[] = [];
+    withHexgate(server, {
+      policy: recordingEnforcer({ policy: POLICY }),
+      resolveUser: (extra) => {
+        const user = resolveUser(extra);
+        resolved.push(user?.id);
+        return user;
+      },
+    });
+    const anonymous = await connect(server);
+
+    await anonymous.callTool({ name: 'read_file', arguments: { path: '/srv/a' } });
+    await anonymous.callTool({ name: 'read_file', arguments: { path: '/srv/b' } });
+
+    expect(calls.map((c) => c.args)).toEqual([{ path: '/srv/a' }, { path: '/srv/b' }]);
+    expect(resolved).toEqual([undefined, undefined]);
+  });
+
+  it('gates task creation of an experimental task tool, resolving the caller once per call', async () => {
+    const server = new McpServer(
+      { name: 'tasks-server', version: '1.0.0' },
+      { taskStore: new InMemoryTaskStore(), capabilities: { tasks: { requests: { tools: { call: {} } } } } },
+    );
+    const created: unknown[] = [];
+    server.experimental.tasks.registerToolTask(
+      'read_file',
+      { inputSchema: { path: z.string() }, execution: { taskSupport: 'optional' } },
+      {
+        createTask: async (args, extra) => {
+          created.push(args);
+          const task = await extra.taskStore.createTask({ ttl: 60_000, pollInterval: 1 });
+          await extra.taskStore.storeTaskResult(task.taskId, 'completed', {
+            content: [{ type: 'text', text: `contents of ${args.path}` }],
+          });
+          return { task };
+        },
+        getTask: async (_args, extra) => (await extra.taskStore.getTask(extra.taskId)) as never,
+        getTaskResult: async (_args, extra) => (await extra.taskStore.getTaskResult(extra.taskId)) as never,
+      },
+    );
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    let resolved = 0;
+    withHexgate(server, {
+      policy: enforcer,
+      resolveUser: (extra) => {
+        resolved++;
+        return resolveUser(extra);
+      },
+    });
+    const client = await connect(server);
+
+    // A plain call: the SDK creates the task and polls it to completion (its task `extra` is a copy).
+    const allowed = await client.callTool({ name: 'read_file', arguments: { path: '/srv/a.txt' } });
+    const denied = await client.callTool({ name: 'read_file', arguments: { path: '/etc/passwd' } });
+
+    expect(text(allowed)).toBe('contents of /srv/a.txt');
+    expect(created).toEqual([{ path: '/srv/a.txt' }]);
+    expect(created[0]).toBe(enforcer.decisions[0]?.args);
+    expect(denied.isError).toBe(true);
+    expect(text(denied)).toMatch(/^\[policy_denied\] Tool 'read_file'/);
+    expect(resolved).toBe(2);
+  });
+
+  it('rejects unusable options with a clear error, and leaves the server free to be gated properly', async () => {
+    const { server, calls } = buildServer();
+    const policy = recordingEnforcer({ policy: POLICY });
+
+    expect(() => withHexgate(server, { policy, approvalHandler: true as never })).toThrow(
+      /withHexgate: `approvalHandler` must be a function/,
+    );
+    expect(() => withHexgate(server, { policy, approvalTimeoutMs: -1 })).toThrow(
+      /`approvalTimeoutMs` must be a positive/,
+    );
+    expect(() => withHexgate(server, { policy, agentName: 42 as never })).toThrow(
+      /`agentName` must be a non-empty string/,
+    );
+    expect(() => withHexgate(server, { policy, resolveUser: 'olga' as never })).toThrow(
+      /resolveUser must be a function/,
+    );
+    withHexgate(server, { policy, resolveUser });
+    const client = await connect(server);
+    const result = await client.callTool({ name: 'read_file', arguments: { path: '/etc/passwd' } });
+
+    expect(text(result)).toMatch(/^\[policy_denied\]/);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("reports a ready-made enforcer's own agent name, else the server's", async () => {
+    const named = buildServer();
+    const namedEnforcer = recordingEnforcer({ policy: POLICY, agentName: 'ops-agent' });
+    withHexgate(named.server, { policy: namedEnforcer, resolveUser });
+    const unnamed = buildServer();
+    const unnamedEnforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(unnamed.server, { policy: unnamedEnforcer, resolveUser });
+
+    await (await connect(named.server)).callTool({ name: 'read_file', arguments: { path: '/srv/a' } });
+    await (await connect(unnamed.server)).callTool({ name: 'read_file', arguments: { path: '/srv/a' } });
+
+    expect(namedEnforcer.decisions.map((d) => d.decision.agentName)).toEqual(['ops-agent']);
+    expect(unnamedEnforcer.decisions.map((d) => d.decision.agentName)).toEqual(['files-server']);
   });
 
   it('gates tools registered after it was applied, and callbacks swapped with update()', async () => {

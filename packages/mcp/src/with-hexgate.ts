@@ -18,12 +18,12 @@
  * are missing (an incompatible SDK) `withHexgate` throws: it never leaves a
  * server silently ungated.
  */
-import { type FrozenArgs, InvalidOptionsError, type User } from '@hexgate/core';
+import { InvalidOptionsError, type User } from '@hexgate/core';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { asCaller } from './caller-scope.ts';
-import { decideCall, type GateContext, runAllowed } from './decide-call.ts';
-import { enforcerFrom, type GateOptions } from './gate-options.ts';
+import { decideCall, runAllowed } from './decide-call.ts';
+import { type GateOptions, gateContext } from './gate-options.ts';
 import { callerResolver, type McpRequestExtra, type ResolveUser, visibleTools } from './resolve-caller.ts';
 import { traceMcpCall } from './trace-call.ts';
 import { gateLowLevelServer, type LowLevelServer } from './with-hexgate-server.ts';
@@ -77,20 +77,20 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
   if ((mcp as unknown as Record<symbol, unknown>)[GATED]) {
     throw new InvalidOptionsError('withHexgate: this server is already gated');
   }
+  // Options are checked before the server is marked: bad options leave it ungated but unmarked, so it can be gated again.
+  const ctx = gateContext(options, 'withHexgate', () => internals.server._serverInfo?.name);
+  const { enforcer } = ctx;
+  const resolve = callerResolver(options.resolveUser);
   Object.defineProperty(mcp, GATED, { value: true });
 
-  const enforcer = enforcerFrom(options, 'withHexgate');
-  const ctx: GateContext = {
-    enforcer,
-    agentName: () => options.agentName ?? internals.server._serverInfo?.name,
-    approvalHandler: options.approvalHandler,
-    approvalTimeoutMs: options.approvalTimeoutMs,
-  };
-  const resolve = callerResolver(options.resolveUser);
   // The request-level wrapper resolves the caller once per request; the
-  // callback reuses it (the SDK hands the same `extra` object through).
+  // callback reuses it. Keyed by the request's abort signal: the SDK hands a
+  // task tool a copy of `extra`, but the same signal.
   const callers = new WeakMap<object, { user: User | undefined }>();
-  const callerOf = async (extra: McpRequestExtra) => callers.get(extra)?.user ?? (await resolve(extra));
+  const callerOf = (extra: McpRequestExtra) => {
+    const cached = callers.get(extra.signal);
+    return cached ? cached.user : resolve(extra);
+  };
 
   // --- the callback slot: decide on the validated arguments, run with the snapshot.
   const names = new WeakMap<object, string>();
@@ -113,11 +113,11 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
 
   const gatedHandler = (tool: RegisteredToolLike, inner: ToolCallback | TaskHandler): ToolCallback | TaskHandler => {
     const invoke = async (
-      call: (args: FrozenArgs | undefined, extra: McpRequestExtra) => unknown,
+      call: (params: unknown[]) => unknown,
       params: unknown[],
     ): Promise<{ denied: CallToolResult } | { value: unknown }> => {
       // Same test the SDK uses to choose between `cb(args, extra)` and `cb(extra)`.
-      const hasArgs = tool.inputSchema !== undefined;
+      const hasArgs = Boolean(tool.inputSchema);
       const extra = (hasArgs ? params[1] : params[0]) as McpRequestExtra;
       const user = await callerOf(extra);
       const verdict = await decideCall(ctx, {
@@ -126,16 +126,14 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
         user,
       });
       if ('result' in verdict) return { denied: verdict.result };
-      return {
-        value: await runAllowed(verdict, () => asCaller(user, () => call(hasArgs ? verdict.run : undefined, extra))),
-      };
+      // The callback receives the decided snapshot in place of the validated arguments.
+      const decided = hasArgs ? [verdict.run, extra] : [extra];
+      return { value: await runAllowed(verdict, () => asCaller(user, () => call(decided))) };
     };
-    const argsFor = (args: FrozenArgs | undefined, extra: McpRequestExtra) =>
-      tool.inputSchema !== undefined ? [args, extra] : [extra];
 
     if (typeof inner === 'function') {
       return async (...params: unknown[]) => {
-        const out = await invoke((args, extra) => inner(...argsFor(args, extra)), params);
+        const out = await invoke((decided) => inner(...decided), params);
         return 'denied' in out ? out.denied : out.value;
       };
     }
@@ -143,7 +141,7 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
     // turns it into an `isError` result (or an error for task-augmented calls).
     const taskHandler = Object.create(inner) as TaskHandler;
     taskHandler.createTask = async (...params: unknown[]) => {
-      const out = await invoke((args, extra) => inner.createTask(...argsFor(args, extra)), params);
+      const out = await invoke((decided) => inner.createTask(...decided), params);
       if ('denied' in out) throw new Error(textOf(out.denied));
       return out.value;
     };
@@ -167,7 +165,7 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
     },
     'tools/call': (inner) => async (request, extra) => {
       const user = await resolve(extra);
-      callers.set(extra, { user });
+      callers.set(extra.signal, { user });
       const name = request.params?.name;
       // One traced run per call, around the SDK's own handling: the decision
       // and the execution made in the callback slot nest under it.

@@ -25,6 +25,9 @@ interface Running {
   client: Client;
   decisions: DecisionEvent[];
   stderr: () => string;
+  /** Raw traffic, beside the client: a message written to the proxy's stdin, and everything it wrote to stdout. */
+  send: (message: object) => void;
+  stdout: () => string;
   stop: () => Promise<number>;
 }
 
@@ -41,6 +44,10 @@ async function startProxy(options: { user?: User; pinFile?: string } = {}): Prom
   let errText = '';
   errors.on('data', (d) => {
     errText += String(d);
+  });
+  let outText = '';
+  fromProxy.on('data', (d) => {
+    outText += String(d);
   });
   const decisions: DecisionEvent[] = [];
   const [command, ...args] = serverCommand;
@@ -63,6 +70,8 @@ async function startProxy(options: { user?: User; pinFile?: string } = {}): Prom
     client,
     decisions,
     stderr: () => errText,
+    send: (message) => toProxy.write(`${JSON.stringify(message)}\n`),
+    stdout: () => outText,
     stop: () => {
       stopped ??= (async () => {
         await client.close();
@@ -178,6 +187,15 @@ describe('runMcpProxy (stdio gateway)', () => {
     expect(text(tooDeep)).toMatch(/^\[policy_denied\] .*invalid arguments/);
     expect(decisions.map((d) => d.decision.outcome)).toEqual(['deny']);
     expect(await ran(client)).toEqual([]);
+  });
+
+  it('refuses a user it could not decide for, before launching anything', async () => {
+    const options = { policy, command: join(FIXTURES, 'no-such-server'), stderr: new PassThrough() };
+
+    await expect(runMcpProxy({ ...options, user: { id: 'ada', roles: 'admin' as never } })).rejects.toThrow(
+      /runMcpProxy: `user` is not a User .*`roles` is not an array of strings/,
+    );
+    await expect(runMcpProxy({ ...options, approvalTimeoutMs: 0 })).rejects.toThrow(/`approvalTimeoutMs` must be/);
   });
 
   it('resolves with the server exit code, and 127 when it cannot be started', async () => {

@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { InvalidOptionsError, type User } from '@hexgate/core';
-import { enforcerFrom, type GateOptions } from '../gate-options.ts';
+import { type GateOptions, gateContext } from '../gate-options.ts';
+import { userProblem } from '../resolve-caller.ts';
 import { ToolPins } from '../tool-pins.ts';
 import { readMessages, type TextSink, writeMessage } from './json-lines.ts';
 import { createToolGateway } from './tool-gateway.ts';
@@ -49,7 +50,15 @@ export async function runMcpProxy(options: McpProxyOptions): Promise<number> {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   const log = (line: string) => stderr.write(`hexgate mcp proxy: ${line}\n`);
-  const enforcer = enforcerFrom(options, 'runMcpProxy');
+  const { user } = options;
+  const problem = user === undefined ? undefined : userProblem(user, { requireId: false });
+  if (problem) {
+    throw new InvalidOptionsError(
+      `runMcpProxy: \`user\` is not a User ({ id?: string, roles?: string[] }): ${problem}`,
+    );
+  }
+  let serverName: string | undefined;
+  const ctx = gateContext(options, 'runMcpProxy', () => serverName);
   const pins = new ToolPins(options.pinFile);
 
   const child = spawn(options.command, [...(options.args ?? [])], {
@@ -59,15 +68,15 @@ export async function runMcpProxy(options: McpProxyOptions): Promise<number> {
     windowsHide: true,
   });
   const gateway = createToolGateway({
-    enforcer,
-    user: options.user,
+    ctx,
+    user,
     pins,
     toServer: (message) => writeMessage(child.stdin, message),
     toClient: (message) => writeMessage(stdout, message),
     log,
-    agentName: options.agentName,
-    approvalHandler: options.approvalHandler,
-    approvalTimeoutMs: options.approvalTimeoutMs,
+    onServerName: (name) => {
+      serverName = name;
+    },
   });
 
   child.stdin.on('error', () => {}); // EPIPE once the server died; 'close' reports the exit

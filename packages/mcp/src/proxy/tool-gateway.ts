@@ -1,6 +1,12 @@
-import type { ApprovalHandler, Enforcer, User } from '@hexgate/core';
+import type { User } from '@hexgate/core';
 import { recordDecision } from '@hexgate/tracing';
-import type { CallToolResult, JSONRPCMessage, RequestId, Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  ErrorCode,
+  type JSONRPCMessage,
+  type RequestId,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { decideCall, type GateContext, recordForwarded } from '../decide-call.ts';
 import { visibleTools } from '../resolve-caller.ts';
 import { toToolResult } from '../to-tool-result.ts';
@@ -8,17 +14,14 @@ import type { PinCheck, ToolPins } from '../tool-pins.ts';
 import { traceMcpCall } from '../trace-call.ts';
 
 export interface ToolGatewayOptions {
-  readonly enforcer: Enforcer;
+  readonly ctx: GateContext;
   readonly user: User | undefined;
   readonly pins: ToolPins;
   readonly toServer: (message: JSONRPCMessage) => void;
   readonly toClient: (message: JSONRPCMessage) => void;
   readonly log: (line: string) => void;
-  readonly agentName?: string | undefined;
-  readonly approvalHandler?: ApprovalHandler | undefined;
-  readonly approvalTimeoutMs?: number | undefined;
-  /** How long to wait for the server's own tools/list (default 30 s). */
-  readonly listTimeoutMs?: number;
+  /** The server's name from its `initialize` answer (the default agent name). */
+  readonly onServerName: (name: string) => void;
 }
 
 export interface ToolGateway {
@@ -31,16 +34,12 @@ export interface ToolGateway {
 // The proxy's own requests to the server; a client would have to pick this
 // exact prefix to collide with them.
 const INTERNAL_ID = 'hexgate-proxy/';
+/** How long to wait for the server's own tools/list. */
+const LIST_TIMEOUT_MS = 30_000;
 
 export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
-  const { enforcer, user, pins, toServer, toClient, log } = options;
-  let serverName: string | undefined;
-  const ctx: GateContext = {
-    enforcer,
-    agentName: () => options.agentName ?? serverName,
-    approvalHandler: options.approvalHandler,
-    approvalTimeoutMs: options.approvalTimeoutMs,
-  };
+  const { ctx, user, pins, toServer, toClient, log } = options;
+  const { enforcer } = ctx;
   /** Latest definitions seen from the server, by name. */
   let definitions = new Map<string, Tool>();
   /** Set by `notifications/tools/list_changed`: re-read definitions before the next call. */
@@ -53,8 +52,8 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
   const reported = new Set<string>();
 
   const reply = (id: RequestId, result: CallToolResult) => toClient({ jsonrpc: '2.0', id, result });
-  const replyError = (id: RequestId, message: string) =>
-    toClient({ jsonrpc: '2.0', id, error: { code: -32602, message } });
+  const replyError = (id: RequestId, code: ErrorCode, message: string) =>
+    toClient({ jsonrpc: '2.0', id, error: { code, message } });
 
   /** Pins every definition seen (first sight) and checks it against its pin. */
   const observe = (tool: Tool): PinCheck => {
@@ -77,7 +76,7 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
       const timer = setTimeout(() => {
         internal.delete(id);
         reject(new Error(`the server did not answer ${method}`));
-      }, options.listTimeoutMs ?? 30_000);
+      }, LIST_TIMEOUT_MS);
       timer.unref?.();
       internal.set(id, {
         resolve: (r) => {
@@ -130,9 +129,11 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
   const handleCall = async (id: RequestId, params: Record<string, unknown>, message: JSONRPCMessage) => {
     const name = params.name;
     const raw = params.arguments;
-    if (typeof name !== 'string' || name === '') return replyError(id, 'Invalid params: tools/call needs a tool name');
+    if (typeof name !== 'string' || name === '') {
+      return replyError(id, ErrorCode.InvalidParams, 'Invalid params: tools/call needs a tool name');
+    }
     if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
-      return replyError(id, 'Invalid params: tools/call arguments must be an object');
+      return replyError(id, ErrorCode.InvalidParams, 'Invalid params: tools/call arguments must be an object');
     }
     // Pin check first: a poisoned tool never reaches an approver.
     try {
@@ -210,7 +211,7 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
           initializeId = undefined;
           const info =
             'result' in message ? (message.result as { serverInfo?: { name?: unknown } }).serverInfo : undefined;
-          if (typeof info?.name === 'string') serverName = info.name;
+          if (typeof info?.name === 'string') options.onServerName(info.name);
         }
       } else if ('method' in message && message.method === 'notifications/tools/list_changed') {
         stale = true;
