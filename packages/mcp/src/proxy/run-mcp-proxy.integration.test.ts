@@ -158,6 +158,7 @@ describe('runMcpProxy (stdio gateway)', () => {
     expect(after.tools.map((t) => t.name)).not.toContain('weather');
     expect(stderr()).toMatch(/tool 'weather' changed since it was pinned/);
     expect(decisions.at(-1)?.decision).toMatchObject({ tool: 'weather', outcome: 'deny', agentName: 'fixture-server' });
+    expect(decisions.at(-1)?.args).toEqual({ city: 'Oslo' });
     expect((await ran(client)).filter((c) => c.tool === 'weather')).toHaveLength(1);
 
     // The operator reviews the new description and accepts it by pinning its hash.
@@ -187,6 +188,19 @@ describe('runMcpProxy (stdio gateway)', () => {
     expect(text(tooDeep)).toMatch(/^\[policy_denied\] .*invalid arguments/);
     expect(decisions.map((d) => d.decision.outcome)).toEqual(['deny']);
     expect(await ran(client)).toEqual([]);
+  });
+
+  it('never forwards a tools/call notification, and refuses request ids reserved for its own requests', async () => {
+    const { client, decisions, stderr, send, stdout } = await startProxy({ user: { id: 'ada', roles: ['admin'] } });
+
+    send({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/tmp/n' } } });
+    send({ jsonrpc: '2.0', id: 'hexgate-proxy/1', method: 'tools/list' });
+    const calls = await ran(client);
+
+    expect(stderr()).toMatch(/dropped a tools\/call notification/);
+    expect(stdout()).toContain('{"jsonrpc":"2.0","id":"hexgate-proxy/1","error":{"code":-32600');
+    expect(calls).toEqual([]);
+    expect(decisions.map((d) => d.decision.tool)).toEqual(['calls']);
   });
 
   it('refuses a user it could not decide for, before launching anything', async () => {

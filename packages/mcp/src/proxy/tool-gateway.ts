@@ -116,10 +116,15 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
     return refreshing;
   };
 
-  /** A denial the enforcer did not make (changed definition, unreadable definitions), recorded like one. */
+  /**
+   * A denial the enforcer did not make (changed definition, unreadable
+   * definitions, a proxy error), recorded like one: listeners and the audit
+   * trail get the arguments (their snapshot; none when core refuses them).
+   */
   const gatewayDenial = (tool: string, reason: string, args: unknown): CallToolResult => {
+    const agentName = ctx.agentName();
     const { decision } = enforcer.refuse(
-      { tool, args: {}, ...(user ? { user } : {}), agentName: ctx.agentName() },
+      { tool, args: args ?? {}, ...(user ? { user } : {}), ...(agentName !== undefined ? { agentName } : {}) },
       reason,
     );
     recordDecision(decision, args);
@@ -161,9 +166,21 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
 
   return {
     fromClient(message) {
-      if ('method' in message && 'id' in message) {
+      if ('method' in message) {
+        // The server's answer to such a request would be taken for one of the proxy's own (the
+        // tools/list read to check a call's pin): refused, so a client cannot feed the pin check.
+        if ('id' in message && typeof message.id === 'string' && message.id.startsWith(INTERNAL_ID)) {
+          return replyError(
+            message.id,
+            ErrorCode.InvalidRequest,
+            `Invalid request: ids starting with '${INTERNAL_ID}' are reserved by the proxy`,
+          );
+        }
         const params = (message.params ?? {}) as Record<string, unknown>;
         if (message.method === 'tools/call') {
+          // Sent as a notification there is no one to answer, and a lenient
+          // server might still run it: it never reaches the server.
+          if (!('id' in message)) return log('dropped a tools/call notification (a call needs a request id)');
           // One traced run per call, for the proxy's fixed user (stdio has no MCP session id).
           const call = {
             tool: params.name,
@@ -182,8 +199,8 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
           );
           return;
         }
-        if (message.method === 'tools/list') clientLists.add(message.id);
-        if (message.method === 'initialize') initializeId = message.id;
+        if (message.method === 'tools/list' && 'id' in message) clientLists.add(message.id);
+        if (message.method === 'initialize' && 'id' in message) initializeId = message.id;
       }
       toServer(message);
     },
