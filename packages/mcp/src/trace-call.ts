@@ -29,7 +29,7 @@ export interface McpCallInfo {
 }
 
 export function traceMcpCall<R>(info: McpCallInfo, fn: () => R): R {
-  // Off: no info object, no span; just the caller scope the gate needs anyway.
+  // Off: no span and nothing derived from `info`; just the caller scope the gate needs anyway.
   if (!isTracingEnabled()) return asCaller(info.user, fn);
   const tool = typeof info.tool === 'string' && info.tool !== '' ? info.tool : '(no tool name)';
   const user = info.user && info.sessionId ? { ...info.user, sessionId: info.sessionId } : info.user;
