@@ -136,6 +136,10 @@ describe('decisions', () => {
   it('an explicit malformed user denies with a clear reason', () => {
     const d = enforcer.decide({ tool: 'search', args: {}, user: { id: 'x', roles: 'billing' } as never }).decision;
     expect(d).toMatchObject({ outcome: 'deny', reason: 'invalid user: user.roles must be a list of role names' });
+    expect(enforcer.explain({ tool: 'search', args: {}, user: { roles: ['billing'] } as never })).toMatchObject({
+      outcome: 'deny',
+      reason: 'invalid user: user.id must be a string',
+    });
   });
 
   it('an invalid tool name or a missing policy denies', () => {

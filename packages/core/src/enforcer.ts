@@ -197,6 +197,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     let digest = '';
     let args: FrozenArgs | undefined;
     const tool = call?.tool;
+    const badUser = call?.user === undefined ? undefined : userProblem(call.user);
     try {
       const state = current();
       if ('error' in state) {
@@ -207,9 +208,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       } else if (requireUser && !user) {
         digest = state.policy.digest;
         reason = 'no user in scope and the enforcer requires one';
-      } else if (call.user !== undefined && userProblem(call.user)) {
+      } else if (badUser !== undefined) {
         digest = state.policy.digest;
-        reason = `invalid user: ${userProblem(call.user)}`;
+        reason = `invalid user: ${badUser}`;
       } else {
         digest = state.policy.digest;
         const snap = snapshotArgs(call.args, limits);
@@ -337,6 +338,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     refuse,
     explain(call) {
       const state = current();
+      const badUser = call?.user === undefined ? undefined : userProblem(call.user);
+      if (badUser !== undefined) return explainCall(undefined, call, undefined, limits, `invalid user: ${badUser}`);
       return explainCall('error' in state ? undefined : state.policy, call, call.user ?? tryGetUser(), limits);
     },
     couldCall(tool, user) {

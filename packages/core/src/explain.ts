@@ -61,6 +61,7 @@ export function explainCall(
   call: ToolCall,
   user: User | undefined,
   limits?: ArgsLimits,
+  refusal = 'no usable policy',
 ): Explanation {
   const tool = call.tool;
   const base = {
@@ -74,9 +75,9 @@ export function explainCall(
     return {
       ...base,
       argsError: undefined,
-      combination: 'no usable policy: deny',
+      combination: `${refusal}: deny`,
       outcome: 'deny',
-      reason: 'no usable policy',
+      reason: refusal,
     };
   const snap = snapshotArgs(call.args, limits);
   if (!snap.ok)
