@@ -3,7 +3,7 @@
  * `PolicyLoadError` into every issue it carries, with paths shown relative to
  * the working directory.
  */
-import { formatIssue, loadPolicy, type Policy, type PolicyIssue, PolicyLoadError } from '@hexgate/core';
+import { loadPolicy, type Policy, type PolicyIssue, PolicyLoadError } from '@hexgate/core';
 import type { CommandContext } from './command.ts';
 
 export type LoadResult =
@@ -18,6 +18,3 @@ export async function loadPolicyFor(ctx: CommandContext, path: string): Promise<
     return { ok: false, issues: e.issues.map((i) => ({ ...i, file: ctx.display(i.file) })) };
   }
 }
-
-/** @deprecated core's `formatIssue`; kept only until commands/mcp-proxy.ts imports that instead. */
-export const issueLine: (issue: PolicyIssue) => string = formatIssue;

@@ -99,4 +99,12 @@ describe('hexgate mcp proxy', () => {
     expect(noCommand.stderr).toMatch(/the MCP server to launch goes after --/);
     expect(noPolicy.stdout + noCommand.stdout).toBe('');
   });
+
+  it('needs --user with --role: a caller without an id would have every call denied', async () => {
+    const result = await run(['mcp', 'proxy', '--policy', 'x.yaml', '--role', 'admin', '--', 'node', 'server.js'], {
+      cwd: FIXTURES,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--role needs --user (the caller's id)");
+  });
 });

@@ -5,10 +5,11 @@
  * command says goes to stderr.
  */
 import type { Readable } from 'node:stream';
+import { formatIssue } from '@hexgate/core';
 import { runMcpProxy } from '@hexgate/mcp';
 import { describeUser, roleWarnings, userFrom } from '../caller.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
-import { issueLine, loadPolicyFor } from '../policy-loading.ts';
+import { loadPolicyFor } from '../policy-loading.ts';
 
 const help = `Usage: hexgate mcp proxy --policy P [--user U] [--role R ...] [--pin-file F] -- <command> [args...]
 
@@ -31,7 +32,7 @@ Options:
   --policy P       the policy file (required)
   --user U         the caller's id (user.id in constraints)
   --role R         a role of the caller; repeat for several (none: the default role)
-  --require-user   deny every call when neither --user nor --role is given
+  --require-user   deny every call when no --user is given
   --pin-file F     JSON file of pinned tool definitions (created if missing)
   --agent-name N   agent name reported with each decision (default: the server's name)
 
@@ -57,9 +58,11 @@ export default defineCommand({
     if (!values.policy) throw new UsageError('--policy is required');
     const [command, ...args] = positionals;
     if (!command) throw new UsageError('the MCP server to launch goes after --, e.g. -- npx -y some-mcp-server');
+    // A caller is an id with roles: without an id every call would be denied as an invalid user.
+    if (values.role?.length && values.user === undefined) throw new UsageError("--role needs --user (the caller's id)");
     const loaded = await loadPolicyFor(ctx, values.policy);
     if (!loaded.ok) {
-      for (const issue of loaded.issues) ctx.err(issueLine(issue));
+      for (const issue of loaded.issues) ctx.err(formatIssue(issue));
       return EXIT.usage;
     }
     const user = userFrom({ id: values.user, roles: values.role });
