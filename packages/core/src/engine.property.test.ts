@@ -9,7 +9,8 @@ import { refEval } from './__fixtures__/reference-evaluator.ts';
 import { parseConstraint } from './constraints/parser.ts';
 import { createEnforcer, parsePolicy, type User } from './index.ts';
 
-const CONSTS = { limit: 5, names: ['a', 'USD', 0], empty: [] };
+// `words` is strings only: `in` against it takes the engine's set-lookup path.
+const CONSTS = { limit: 5, names: ['a', 'USD', 0], words: ['a', 'USD', ''], empty: [] };
 
 const hostileScalars: unknown[] = [
   0,
@@ -80,7 +81,15 @@ const atom: fc.Arbitrary<string> = fc.oneof(
     .tuple(
       path,
       fc.constantFrom('in', 'not in'),
-      fc.constantFrom('[]', '["a", 1]', '[5, "USD", null]', '[[1], ["a"]]', 'consts.names'),
+      fc.constantFrom(
+        '[]',
+        '["a", 1]',
+        '[5, "USD", null]',
+        '[[1], ["a"]]',
+        '["a", "USD", "\\u0000"]',
+        'consts.names',
+        'consts.words',
+      ),
     )
     .map(([p, o, l]) => `${p} ${o} ${l}`),
   fc
@@ -138,6 +147,37 @@ describe('engine agrees with the reference evaluator', () => {
         });
         expect(decision.outcome).toBe(expected === 'T' ? 'allow' : 'deny');
         if (expected !== 'T') expect(decision.violations).toEqual([c]);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('at the boundary of a comparison against a constant', () => {
+    // A small value domain so both sides are often equal, or differ only in
+    // type: the specialized `args.x <op> <constant>` closures must still agree.
+    const near = ['0', '-0', '5', '5.0', '4.999', '"5"', '"a"', '"b"', '""', 'true', 'null', '[5]'];
+    const compare = fc.tuple(
+      fc.constantFrom('==', '!=', '<', '<=', '>', '>='),
+      fc.constantFrom(...near, 'consts.limit'),
+    );
+    const member = fc.tuple(
+      fc.constantFrom('in', 'not in'),
+      fc.constantFrom('["a", "USD", ""]', 'consts.words', '[5]'),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...near), fc.oneof(compare, member), (value, [op, k]) => {
+        const c = `args.a ${op} ${k}`;
+        const text = `{"a": ${value}}`;
+        const { decision } = createEnforcer({ policy: policyWith(c) }).decide({ tool: 't', args: text });
+        const expected = refEval(parseConstraint(c), {
+          args: JSON.parse(text),
+          ctx: undefined,
+          userId: undefined,
+          role: 'default',
+          tool: 't',
+          consts: CONSTS,
+        });
+        expect(decision.outcome, c).toBe(expected === 'T' ? 'allow' : 'deny');
       }),
       { numRuns: 1500 },
     );

@@ -5,11 +5,11 @@
  */
 import { type ArgsLimits, snapshotArgs } from './args/snapshot-args.ts';
 import type { Expr, Value } from './constraints/ast.ts';
-import { compileValue, type EvalEnv } from './constraints/compile.ts';
-import { MISSING } from './constraints/json-value.ts';
+import { type CompileScope, compileValue } from './constraints/compile.ts';
+import { argsRoot, MISSING } from './constraints/json-value.ts';
 import type { Outcome } from './decision.ts';
 import type { ToolCall } from './enforcer.ts';
-import { DEFAULT_ROLE, type Policy, type SourceLocation } from './policy/policy.ts';
+import { type CompiledConstraint, DEFAULT_ROLE, type Policy, type SourceLocation } from './policy/policy.ts';
 import type { User } from './user-scope.ts';
 
 export type TriState = 'true' | 'false' | 'undefined';
@@ -90,20 +90,14 @@ export function explainCall(
     };
 
   const verdict = policy.evaluate(tool, snap.args, user);
+  const root = argsRoot(snap.args);
   const results = policy.evaluateEach(tool, snap.args, user);
   const requested = user?.roles && user.roles.length > 0 ? [...user.roles] : [undefined];
   const roles: RoleTrace[] = [];
   for (const result of results) {
     const entry = result.entry;
     const role = policy.roles.get(result.role);
-    const env: EvalEnv = {
-      args: snap.args,
-      ctx: user?.attributes ?? MISSING,
-      userId: user?.id ?? MISSING,
-      role: result.role,
-      tool,
-    };
-    const consts = role?.consts ?? new Map();
+    const scope: CompileScope = { role: result.role, consts: role?.consts ?? new Map() };
     const asked = requested.filter((r) =>
       r === undefined ? result.role === DEFAULT_ROLE : policy.effectiveRoles([r])[0] === result.role,
     );
@@ -122,7 +116,7 @@ export function explainCall(
         entry.mode === 'deny'
           ? []
           : entry.constraints.map((c) =>
-              traceConstraint(c.source, c.ast, c.test(env, undefined), env, consts, c.location),
+              traceConstraint(c, c.test(root, user, tool, undefined), { args: root, user, tool }, scope),
             ),
       outcome: result.outcome,
       reason: result.reason,
@@ -145,18 +139,17 @@ export function explainCall(
 }
 
 function traceConstraint(
-  source: string,
-  ast: Expr,
+  constraint: CompiledConstraint,
   result: boolean | undefined,
-  env: EvalEnv,
-  consts: ReadonlyMap<string, unknown>,
-  location: SourceLocation,
+  call: { args: unknown; user: User | undefined; tool: string },
+  scope: CompileScope,
 ): ConstraintTrace {
+  const { source, ast, location } = constraint;
   const operands: OperandTrace[] = [];
   for (const { node, text } of operandsOf(ast)) {
     let value: unknown;
     try {
-      value = compileValue(node, consts)(env, undefined);
+      value = compileValue(node, scope)(call.args, call.user, call.tool, undefined);
     } catch {
       value = MISSING;
     }

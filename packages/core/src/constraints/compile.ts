@@ -8,27 +8,35 @@
  *
  * Constants are inlined at compile time, regexes are compiled once with
  * re2js (a linear-time RE2 port, so no pattern can backtrack catastrophically).
+ *
+ * Speed without code generation: a constraint is compiled per role (so the
+ * role name and constants are known here), a compiled closure takes the call
+ * as plain parameters (nothing is allocated per call), and the common shapes
+ * (`args.x <op> <constant>`, `args.x in consts.list`) get closures that do the
+ * comparison directly instead of calling one closure per operand.
  */
 import { RE2JS } from 're2js';
+import type { User } from '../user-scope.ts';
 import type { CompareOp, Expr, Value } from './ast.ts';
-import { countOf, jsonEqual, MISSING, type Operand, step } from './json-value.ts';
+import { countOf, jsonEqual, MISSING, type Operand, ownMember, step } from './json-value.ts';
 
 export type Tri = boolean | undefined;
 
-/** What a constraint can see while it is evaluated. */
-export interface EvalEnv {
-  readonly args: unknown;
-  /** The caller's attributes (`ctx.<name>`); MISSING when there are none. */
-  readonly ctx: unknown;
-  /** The caller's id, or MISSING when no user is in scope. */
-  readonly userId: unknown;
-  /** The role being evaluated. */
+/** What a constraint is compiled against: the role being decided and its constants. */
+export interface CompileScope {
   readonly role: string;
-  readonly tool: string;
+  readonly consts: ReadonlyMap<string, unknown>;
 }
 
-export type CompiledExpr = (env: EvalEnv, item: unknown) => Tri;
-type CompiledValue = (env: EvalEnv, item: unknown) => Operand;
+/**
+ * A compiled constraint. `args` is the argument snapshot passed through
+ * `argsRoot` (a plain object, or MISSING), `user` the caller
+ * (`ctx.*` and `user.id` read from it; undefined means no user in scope),
+ * `tool` the tool being called, `item` the current element inside
+ * every()/any().
+ */
+export type CompiledExpr = (args: unknown, user: User | undefined, tool: string, item: unknown) => Tri;
+export type CompiledValue = (args: unknown, user: User | undefined, tool: string, item: unknown) => Operand;
 
 /** A constraint that parses but cannot be compiled (undefined const, bad regex, ...). */
 export class ConstraintCompileError extends Error {
@@ -40,14 +48,14 @@ export class ConstraintCompileError extends Error {
   }
 }
 
-export function compileExpr(expr: Expr, consts: ReadonlyMap<string, unknown>): CompiledExpr {
+export function compileExpr(expr: Expr, scope: CompileScope): CompiledExpr {
   switch (expr.kind) {
     case 'or': {
-      const items = expr.items.map((e) => compileExpr(e, consts));
-      return (env, item) => {
+      const items = expr.items.map((e) => compileExpr(e, scope));
+      return (a, u, t, i) => {
         let result: Tri = false;
         for (const f of items) {
-          const r = f(env, item);
+          const r = f(a, u, t, i);
           if (r === true) return true;
           if (r === undefined) result = undefined;
         }
@@ -55,11 +63,11 @@ export function compileExpr(expr: Expr, consts: ReadonlyMap<string, unknown>): C
       };
     }
     case 'and': {
-      const items = expr.items.map((e) => compileExpr(e, consts));
-      return (env, item) => {
+      const items = expr.items.map((e) => compileExpr(e, scope));
+      return (a, u, t, i) => {
         let result: Tri = true;
         for (const f of items) {
-          const r = f(env, item);
+          const r = f(a, u, t, i);
           if (r === false) return false;
           if (r === undefined) result = undefined;
         }
@@ -67,48 +75,48 @@ export function compileExpr(expr: Expr, consts: ReadonlyMap<string, unknown>): C
       };
     }
     case 'not': {
-      const inner = compileExpr(expr.item, consts);
-      return (env, item) => {
-        const r = inner(env, item);
+      const inner = compileExpr(expr.item, scope);
+      return (a, u, t, i) => {
+        const r = inner(a, u, t, i);
         return r === undefined ? undefined : !r;
       };
     }
     case 'compare':
       if ((expr.op === 'in' || expr.op === 'not in') && expr.right.kind === 'const') {
-        const list = consts.get(expr.right.name);
-        if (consts.has(expr.right.name) && !Array.isArray(list)) {
+        const list = scope.consts.get(expr.right.name);
+        if (scope.consts.has(expr.right.name) && !Array.isArray(list)) {
           throw new ConstraintCompileError(`consts.${expr.right.name} is not a list, so '${expr.op}' cannot use it`);
         }
       }
-      return compileCompare(expr.op, compileValue(expr.left, consts), compileValue(expr.right, consts));
+      return compileCompare(expr.op, expr.left, expr.right, scope);
     case 'call': {
-      const subject = compileValue(expr.subject, consts);
-      const arg = compileValue(expr.arg, consts);
+      const subject = compileValue(expr.subject, scope);
+      const arg = compileValue(expr.arg, scope);
       const fn = expr.fn;
-      return (env, item) => {
-        const s = subject(env, item);
-        const a = arg(env, item);
+      return (a, u, t, i) => {
+        const s = subject(a, u, t, i);
+        const x = arg(a, u, t, i);
         if (fn === 'contains' && Array.isArray(s)) {
-          if (a === MISSING) return undefined;
+          if (x === MISSING) return undefined;
           let result: Tri = false;
-          for (const x of s) {
-            const eq = jsonEqual(x, a);
+          for (const item of s) {
+            const eq = jsonEqual(item, x);
             if (eq === true) return true;
             if (eq === undefined) result = undefined;
           }
           return result;
         }
-        if (typeof s !== 'string' || typeof a !== 'string') return undefined;
-        if (fn === 'startswith') return s.startsWith(a);
-        if (fn === 'endswith') return s.endsWith(a);
-        return s.includes(a);
+        if (typeof s !== 'string' || typeof x !== 'string') return undefined;
+        if (fn === 'startswith') return s.startsWith(x);
+        if (fn === 'endswith') return s.endsWith(x);
+        return s.includes(x);
       };
     }
     case 'matches': {
-      const subject = compileValue(expr.subject, consts);
+      const subject = compileValue(expr.subject, scope);
       const re = compileRegex(expr.pattern);
-      return (env, item) => {
-        const s = subject(env, item);
+      return (a, u, t, i) => {
+        const s = subject(a, u, t, i);
         if (typeof s !== 'string') return undefined;
         try {
           return re.matcher(s).find();
@@ -118,15 +126,15 @@ export function compileExpr(expr: Expr, consts: ReadonlyMap<string, unknown>): C
       };
     }
     case 'quantifier': {
-      const subject = compileValue(expr.subject, consts);
-      const body = compileExpr(expr.body, consts);
+      const subject = compileValue(expr.subject, scope);
+      const body = compileExpr(expr.body, scope);
       const every = expr.fn === 'every';
-      return (env, item) => {
-        const list = subject(env, item);
+      return (a, u, t, i) => {
+        const list = subject(a, u, t, i);
         if (!Array.isArray(list)) return undefined;
         let result: Tri = every;
         for (const x of list) {
-          const r = body(env, x);
+          const r = body(a, u, t, x);
           if (r === undefined) result = undefined;
           else if (r !== every) return r; // every: a false decides; any: a true decides
         }
@@ -147,28 +155,54 @@ export function compileRegex(pattern: string): RE2JS {
   }
 }
 
-function compileCompare(op: CompareOp, left: CompiledValue, right: CompiledValue): CompiledExpr {
+/** The name in an `args.<name>` operand, or undefined for any other operand. */
+function argsKeyOf(value: Value): string | undefined {
+  if (value.kind !== 'path' || value.root !== 'args' || value.segments.length !== 1) return undefined;
+  const k = value.segments[0];
+  return typeof k === 'string' ? k : undefined;
+}
+
+/** The value of a literal or `consts.x` operand, known at compile time; `MISSING` for anything else. */
+function constantOf(value: Value, scope: CompileScope): Operand {
+  if (value.kind === 'literal') return value.value;
+  if (value.kind === 'const' && scope.consts.has(value.name)) return scope.consts.get(value.name);
+  return MISSING;
+}
+
+function compileCompare(op: CompareOp, leftNode: Value, rightNode: Value, scope: CompileScope): CompiledExpr {
+  const left = compileValue(leftNode, scope);
+  const right = compileValue(rightNode, scope);
+  const k = constantOf(rightNode, scope);
+  // `args.<name>` on the left is read in place: one closure call per comparison, not two.
+  const key = argsKeyOf(leftNode);
   switch (op) {
     case '==':
-      return (env, item) => {
-        const l = left(env, item);
-        const r = right(env, item);
-        return l === MISSING || r === MISSING ? undefined : jsonEqual(l, r);
-      };
-    case '!=':
-      return (env, item) => {
-        const l = left(env, item);
-        const r = right(env, item);
+    case '!=': {
+      const negate = op === '!=';
+      if (typeof k === 'string') {
+        // `x == "s"`: strings compare by identity; anything else goes through jsonEqual.
+        return (a, u, t, i) => {
+          const l = key === undefined ? left(a, u, t, i) : ownMember(a, key);
+          if (typeof l === 'string') return (l === k) !== negate;
+          if (l === MISSING) return undefined;
+          const eq = jsonEqual(l, k);
+          return eq === undefined ? undefined : eq !== negate;
+        };
+      }
+      return (a, u, t, i) => {
+        const l = left(a, u, t, i);
+        const r = right(a, u, t, i);
         if (l === MISSING || r === MISSING) return undefined;
         const eq = jsonEqual(l, r);
-        return eq === undefined ? undefined : !eq;
+        return eq === undefined ? undefined : eq !== negate;
       };
+    }
     case 'in':
     case 'not in': {
       const negate = op === 'not in';
-      return (env, item) => {
-        const l = left(env, item);
-        const list = right(env, item);
+      const generic: CompiledExpr = (a, u, t, i) => {
+        const l = left(a, u, t, i);
+        const list = right(a, u, t, i);
         if (l === MISSING || !Array.isArray(list)) return undefined;
         let found: Tri = false;
         for (const x of list) {
@@ -181,21 +215,68 @@ function compileCompare(op: CompareOp, left: CompiledValue, right: CompiledValue
         }
         return found === undefined ? undefined : found !== negate;
       };
+      if (Array.isArray(k) && k.every((x) => typeof x === 'string')) {
+        // A list of strings: a string is in it exactly when the set has it.
+        const members = new Set<string>(k);
+        return (a, u, t, i) => {
+          const l = key === undefined ? left(a, u, t, i) : ownMember(a, key);
+          return typeof l === 'string' ? members.has(l) !== negate : generic(a, u, t, i);
+        };
+      }
+      return generic;
     }
-    default: {
-      // Ordering only between two finite numbers or two strings.
-      const test = ORDER[op];
-      return (env, item) => {
-        const l = left(env, item);
-        const r = right(env, item);
-        if (typeof l === 'number' && typeof r === 'number') {
-          return Number.isFinite(l) && Number.isFinite(r) ? test(l, r) : undefined;
-        }
-        if (typeof l === 'string' && typeof r === 'string') return test(l, r);
-        return undefined;
-      };
+    default:
+      return compileOrder(op, left, right, k, key);
+  }
+}
+
+/**
+ * Ordering only between two finite numbers or two strings. Against a finite
+ * number constant (the common `args.amount <= 500`), each operator gets its
+ * own closure, so there is no per-call operator dispatch.
+ */
+function compileOrder(
+  op: '<' | '<=' | '>' | '>=',
+  left: CompiledValue,
+  right: CompiledValue,
+  k: Operand,
+  key: string | undefined,
+): CompiledExpr {
+  if (typeof k === 'number' && Number.isFinite(k)) {
+    const isNum = (l: Operand): l is number => typeof l === 'number' && Number.isFinite(l);
+    switch (op) {
+      case '<':
+        return (a, u, t, i) => {
+          const l = key === undefined ? left(a, u, t, i) : ownMember(a, key);
+          return isNum(l) ? l < k : undefined;
+        };
+      case '<=':
+        return (a, u, t, i) => {
+          const l = key === undefined ? left(a, u, t, i) : ownMember(a, key);
+          return isNum(l) ? l <= k : undefined;
+        };
+      case '>':
+        return (a, u, t, i) => {
+          const l = key === undefined ? left(a, u, t, i) : ownMember(a, key);
+          return isNum(l) ? l > k : undefined;
+        };
+      case '>=':
+        return (a, u, t, i) => {
+          const l = key === undefined ? left(a, u, t, i) : ownMember(a, key);
+          return isNum(l) ? l >= k : undefined;
+        };
     }
   }
+  const test = ORDER[op];
+  return (a, u, t, i) => {
+    const l = left(a, u, t, i);
+    const r = right(a, u, t, i);
+    if (typeof l === 'number' && typeof r === 'number') {
+      return Number.isFinite(l) && Number.isFinite(r) ? test(l, r) : undefined;
+    }
+    if (typeof l === 'string' && typeof r === 'string') return test(l, r);
+    return undefined;
+  };
 }
 
 const ORDER: Record<'<' | '<=' | '>' | '>=', (a: number | string, b: number | string) => boolean> = {
@@ -205,13 +286,14 @@ const ORDER: Record<'<' | '<=' | '>' | '>=', (a: number | string, b: number | st
   '>=': (a, b) => a >= b,
 };
 
-export function compileValue(value: Value, consts: ReadonlyMap<string, unknown>): CompiledValue {
+export function compileValue(value: Value, scope: CompileScope): CompiledValue {
   switch (value.kind) {
     case 'literal': {
       const v = value.value;
       return () => v;
     }
     case 'const': {
+      const consts = scope.consts;
       if (!consts.has(value.name)) {
         const known = [...consts.keys()];
         throw new ConstraintCompileError(
@@ -222,42 +304,43 @@ export function compileValue(value: Value, consts: ReadonlyMap<string, unknown>)
       const v = consts.get(value.name);
       return () => v;
     }
-    case 'role':
-      return (env) => env.role;
+    case 'role': {
+      const role = scope.role;
+      return () => role;
+    }
     case 'tool':
-      return (env) => env.tool;
+      return (_a, _u, t) => t;
     case 'count': {
-      const inner = compileValue(value.arg, consts);
-      return (env, item) => countOf(inner(env, item));
+      const inner = compileValue(value.arg, scope);
+      return (a, u, t, i) => countOf(inner(a, u, t, i));
     }
-    case 'path': {
-      const segments = value.segments;
-      const root = value.root;
-      const base: CompiledValue =
-        root === 'args'
-          ? (env) => env.args
-          : root === 'ctx'
-            ? (env) => env.ctx
-            : root === 'user'
-              ? (env) => env.userId
-              : (_env, item) => item;
-      if (root === 'user') return base;
-      if (segments.length === 0) return base;
-      if (segments.length === 1) {
-        const k = segments[0] as string | number;
-        return (env, item) => {
-          const b = base(env, item);
-          return b === MISSING ? MISSING : step(b, k);
-        };
-      }
-      return (env, item) => {
-        let v = base(env, item);
-        for (const k of segments) {
-          if (v === MISSING) return MISSING;
-          v = step(v, k);
-        }
-        return v;
-      };
-    }
+    case 'path':
+      return compilePath(value.root, value.segments);
   }
+}
+
+function compilePath(root: 'args' | 'ctx' | 'user' | 'item', segments: readonly (string | number)[]): CompiledValue {
+  // `user.id` is the caller's id; the parser allows no other `user.` path.
+  if (root === 'user') return (_a, u) => u?.id ?? MISSING;
+  if (root === 'args') {
+    if (segments.length === 0) return (a) => a;
+    const k = segments[0];
+    if (segments.length === 1 && typeof k === 'string') return (a) => ownMember(a, k);
+    return (a) => walk(a, segments);
+  }
+  if (root === 'ctx') {
+    if (segments.length === 0) return (_a, u) => u?.attributes ?? MISSING;
+    return (_a, u) => walk(u?.attributes ?? MISSING, segments);
+  }
+  if (segments.length === 0) return (_a, _u, _t, i) => i;
+  return (_a, _u, _t, i) => walk(i, segments);
+}
+
+function walk(base: Operand, segments: readonly (string | number)[]): Operand {
+  let v = base;
+  for (const k of segments) {
+    if (v === MISSING) return MISSING;
+    v = step(v, k);
+  }
+  return v;
 }

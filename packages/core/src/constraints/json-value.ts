@@ -55,6 +55,23 @@ export function isJsonValue(v: unknown, depth = 0): boolean {
   return Object.keys(v as object).every((k) => isJsonValue((v as Record<string, unknown>)[k], depth + 1));
 }
 
+/**
+ * The arguments as constraints see them: the object itself when it is a
+ * plain object, `MISSING` otherwise (then every `args.*` path is missing).
+ * Checked once per decision, so a one-key `args.x` lookup needs only an
+ * own-property test.
+ */
+export function argsRoot(args: unknown): Operand {
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) return MISSING;
+  const proto = Object.getPrototypeOf(args);
+  return proto === Object.prototype || proto === null ? args : MISSING;
+}
+
+/** `root[key]` when `root` (from `argsRoot`) has it as an own property, else `MISSING`. */
+export function ownMember(root: Operand, key: string): Operand {
+  return root !== MISSING && Object.hasOwn(root as object, key) ? (root as Record<string, unknown>)[key] : MISSING;
+}
+
 /** Own-property lookup: names only into plain objects, integer indexes only into arrays. */
 export function step(value: unknown, key: string | number): Operand {
   if (typeof value !== 'object' || value === null) return MISSING;

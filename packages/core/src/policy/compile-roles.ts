@@ -120,18 +120,20 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
   const seen = new Set<string>();
   for (const src of byName.values()) {
     const r = resolve(src.name);
+    const scope = { role: src.name, consts: r.consts };
     const compile = (e: ParsedEntry): CompiledEntry =>
       Object.freeze({
         mode: e.mode,
         definedIn: e.definedIn,
         tool: e.tool,
         location: e.location,
+        memo: { verdict: undefined },
         verdicts: new Map<string, RoleResult>(),
         denials: [],
         constraints: Object.freeze(
           e.constraints.map((c): CompiledConstraint => {
             try {
-              return Object.freeze({ ...shared(c), test: compileExpr(c.ast, r.consts) });
+              return Object.freeze({ ...shared(c), test: compileExpr(c.ast, scope) });
             } catch (err) {
               if (!(err instanceof ConstraintCompileError)) throw err;
               const key = `${c.location.file}:${c.location.line}:${c.location.column}:${err.message}`;
@@ -158,6 +160,7 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
           definedIn: src.name,
           tool: undefined,
           location: undefined,
+          memo: { verdict: undefined },
           verdicts: new Map<string, RoleResult>(),
           denials: [],
         });

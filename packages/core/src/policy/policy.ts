@@ -4,8 +4,8 @@
  * compiled once at load time, so deciding is a map lookup plus closures.
  */
 import type { Expr } from '../constraints/ast.ts';
-import type { CompiledExpr, EvalEnv } from '../constraints/compile.ts';
-import { MISSING } from '../constraints/json-value.ts';
+import type { CompiledExpr } from '../constraints/compile.ts';
+import { argsRoot, type Operand } from '../constraints/json-value.ts';
 import type { Outcome } from '../decision.ts';
 import type { User } from '../user-scope.ts';
 import type { Mode } from './policy-schema.ts';
@@ -35,7 +35,9 @@ export interface CompiledEntry {
   /** `undefined` for a `default_policy` entry (or the built-in deny). */
   readonly tool: string | undefined;
   readonly location: SourceLocation | undefined;
-  /** Verdicts without violations, by tool name, built on first use (bounded). */
+  /** A tool entry's verdict without violations, built on first use. */
+  readonly memo: { verdict: RoleResult | undefined };
+  /** A default entry's verdicts without violations, by tool name, built on first use (bounded). */
   readonly verdicts: Map<string, RoleResult>;
   /** The deny verdict for each constraint failing alone, built on first use. */
   readonly denials: (RoleResult | undefined)[];
@@ -75,6 +77,7 @@ const BUILTIN_DENY: CompiledEntry = Object.freeze({
   definedIn: DEFAULT_ROLE,
   tool: undefined,
   location: undefined,
+  memo: { verdict: undefined },
   verdicts: new Map(),
   denials: [],
 });
@@ -86,9 +89,15 @@ export class Policy {
   readonly sources: readonly string[];
   /** @internal resolved roles by name */
   readonly roles: ReadonlyMap<string, CompiledRole>;
+  /** Roles a caller can hold (mixins excluded), for the hot path. */
+  readonly #selectable: ReadonlyMap<string, CompiledRole>;
+  /** The `default` role, or undefined when the policy defines none (deny everything). */
+  readonly #defaultRole: CompiledRole | undefined;
 
   constructor(roles: ReadonlyMap<string, CompiledRole>, digest: string, sources: readonly string[]) {
     this.roles = roles;
+    this.#selectable = new Map([...roles].filter(([, r]) => !r.isMixin));
+    this.#defaultRole = this.#selectable.get(DEFAULT_ROLE);
     this.digest = digest;
     this.sources = Object.freeze([...sources]);
     Object.freeze(this);
@@ -143,20 +152,19 @@ export class Policy {
    * to one role's entry.
    */
   evaluate(tool: string, args: unknown, user: User | undefined): PolicyVerdict {
+    const root = argsRoot(args);
     const roles = user?.roles;
-    const ctx = user?.attributes ?? MISSING;
-    const userId = user?.id ?? MISSING;
     if (roles === undefined || roles.length <= 1) {
       const name = roles?.length === 1 ? roles[0] : undefined;
-      const named = typeof name === 'string' ? this.roles.get(name) : undefined;
-      const role = named && !named.isMixin ? (name as string) : DEFAULT_ROLE;
-      const compiled = role === DEFAULT_ROLE ? this.compiledFor(DEFAULT_ROLE) : named;
-      return this.evaluateRole(role, compiled, { args, ctx, userId, role, tool });
+      const named = typeof name === 'string' ? this.#selectable.get(name) : undefined;
+      return named
+        ? this.evaluateRole(named.name, named, tool, root, user)
+        : this.evaluateRole(DEFAULT_ROLE, this.#defaultRole, tool, root, user);
     }
     let best: RoleResult | undefined;
     let denied: RoleResult[] | undefined;
     for (const role of this.effectiveRoles(roles)) {
-      const result = this.evaluateRole(role, this.compiledFor(role), { args, ctx, userId, role, tool });
+      const result = this.evaluateRole(role, this.compiledFor(role), tool, root, user);
       if (result.outcome === 'allow') return result; // nothing beats allow
       if (!best || RANK[result.outcome] > RANK[best.outcome]) best = result;
       if (result.outcome === 'deny') {
@@ -173,26 +181,30 @@ export class Policy {
 
   /** @internal Every role's result, for explanations (not on the hot path). */
   evaluateEach(tool: string, args: unknown, user: User | undefined): RoleResult[] {
-    const ctx = user?.attributes ?? MISSING;
-    const userId = user?.id ?? MISSING;
+    const root = argsRoot(args);
     return this.effectiveRoles(user?.roles).map((role) =>
-      this.evaluateRole(role, this.compiledFor(role), { args, ctx, userId, role, tool }),
+      this.evaluateRole(role, this.compiledFor(role), tool, root, user),
     );
   }
 
   /** The compiled role a caller can hold under this name; undefined means deny everything. */
   private compiledFor(name: string): CompiledRole | undefined {
-    const role = this.roles.get(name);
-    return role && !role.isMixin ? role : undefined;
+    return this.#selectable.get(name);
   }
 
   /**
    * One role's verdict. Results without violations, and each single-violation
    * deny, are built once and shared (frozen), so the common paths allocate
-   * nothing but the evaluation environment.
+   * nothing.
    */
-  private evaluateRole(role: string, compiled: CompiledRole | undefined, env: EvalEnv): RoleResult {
-    const entry = compiled ? (compiled.tools.get(env.tool) ?? compiled.defaultEntry) : BUILTIN_DENY;
+  private evaluateRole(
+    role: string,
+    compiled: CompiledRole | undefined,
+    tool: string,
+    args: Operand,
+    user: User | undefined,
+  ): RoleResult {
+    const entry = compiled ? (compiled.tools.get(tool) ?? compiled.defaultEntry) : BUILTIN_DENY;
     const constraints = entry.constraints;
     if (entry.mode !== 'deny' && constraints.length > 0) {
       let first = -1;
@@ -201,7 +213,7 @@ export class Policy {
         const c = constraints[i] as CompiledConstraint;
         let ok: boolean | undefined;
         try {
-          ok = c.test(env, undefined);
+          ok = c.test(args, user, tool, undefined);
         } catch {
           ok = undefined; // fail closed on any evaluation error
         }
@@ -231,7 +243,7 @@ export class Policy {
         return denial;
       }
     }
-    return verdictFor(entry, role, env.tool);
+    return verdictFor(entry, role, tool);
   }
 }
 
@@ -249,6 +261,17 @@ export function violationReason(violations: readonly string[]): string {
 const MAX_CACHED_VERDICTS = 4096;
 
 function verdictFor(entry: CompiledEntry, role: string, tool: string): RoleResult {
+  if (entry.tool !== undefined) {
+    // A tool entry is only ever looked up under its own tool name.
+    entry.memo.verdict ??= Object.freeze({
+      role,
+      outcome: entry.mode,
+      reason: buildReason(entry, role, tool),
+      violations: NONE,
+      entry,
+    });
+    return entry.memo.verdict;
+  }
   let verdict = entry.verdicts.get(tool);
   if (verdict === undefined) {
     const outcome: Outcome = entry === BUILTIN_DENY ? 'deny' : entry.mode;
