@@ -126,8 +126,9 @@ const userArb: fc.Arbitrary<User | undefined> = fc.oneof(
   fc.record({ id: fc.constantFrom('alice', 'USD'), attributes: fc.record({ region: scalar }) }),
 );
 
-function policyWith(c: string) {
-  const yaml = `roles:\n  default:\n    consts: ${JSON.stringify(CONSTS)}\n    tools:\n      t:\n        mode: allow\n        constraints: [${JSON.stringify(c)}]\n`;
+function policyWith(c: string | readonly string[], mode = 'allow') {
+  const list = (typeof c === 'string' ? [c] : c).map((x) => JSON.stringify(x)).join(', ');
+  const yaml = `roles:\n  default:\n    consts: ${JSON.stringify(CONSTS)}\n    tools:\n      t:\n        mode: ${mode}\n        constraints: [${list}]\n`;
   return parsePolicy(yaml);
 }
 
@@ -180,6 +181,36 @@ describe('engine agrees with the reference evaluator', () => {
         expect(decision.outcome, c).toBe(expected === 'T' ? 'allow' : 'deny');
       }),
       { numRuns: 1500 },
+    );
+  });
+
+  it('on entries with several constraints: every failing one is reported, in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(atom, { maxLength: 6 }),
+        fc.constantFrom('allow', 'approval_required'),
+        argsText,
+        userArb,
+        (cs, mode, text, user) => {
+          const { decision } = createEnforcer({ policy: policyWith(cs, mode) }).decide({
+            tool: 't',
+            args: text,
+            ...(user ? { user } : {}),
+          });
+          const env = {
+            args: JSON.parse(text),
+            ctx: user?.attributes,
+            userId: user?.id,
+            role: 'default',
+            tool: 't',
+            consts: CONSTS,
+          };
+          const failing = cs.filter((c) => refEval(parseConstraint(c), env) !== 'T');
+          expect(decision.outcome).toBe(failing.length === 0 ? mode : 'deny');
+          expect(decision.violations).toEqual(failing);
+        },
+      ),
+      { numRuns: 800 },
     );
   });
 

@@ -58,7 +58,7 @@ export function isJsonValue(v: unknown, depth = 0): boolean {
 /**
  * The arguments as constraints see them: the object itself when it is a
  * plain object, `MISSING` otherwise (then every `args.*` path is missing).
- * Checked once per decision, so a one-key `args.x` lookup needs only an
+ * Checked once per entry evaluated, so a one-key `args.x` lookup needs only an
  * own-property test.
  */
 export function argsRoot(args: unknown): Operand {

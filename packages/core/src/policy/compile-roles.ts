@@ -19,6 +19,7 @@ import {
   type CompiledConstraint,
   type CompiledEntry,
   type CompiledRole,
+  compileCheck,
   Policy,
   type RoleResult,
   type SourceLocation,
@@ -121,35 +122,38 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
   for (const src of byName.values()) {
     const r = resolve(src.name);
     const scope = { role: src.name, consts: r.consts };
-    const compile = (e: ParsedEntry): CompiledEntry =>
-      Object.freeze({
+    const compile = (e: ParsedEntry): CompiledEntry => {
+      const constraints = Object.freeze(
+        e.constraints.map((c): CompiledConstraint => {
+          try {
+            return Object.freeze({ ...shared(c), test: compileExpr(c.ast, scope) });
+          } catch (err) {
+            if (!(err instanceof ConstraintCompileError)) throw err;
+            const key = `${c.location.file}:${c.location.line}:${c.location.column}:${err.message}`;
+            if (!seen.has(key)) {
+              seen.add(key);
+              issues.push({
+                ...c.location,
+                message: `invalid constraint ${JSON.stringify(c.source)}: ${err.message}`,
+                ...(err.hint ? { hint: err.hint } : {}),
+              });
+            }
+            return Object.freeze({ ...shared(c), test: () => undefined });
+          }
+        }),
+      );
+      return Object.freeze({
         mode: e.mode,
         definedIn: e.definedIn,
         tool: e.tool,
         location: e.location,
+        constraints,
+        check: compileCheck(constraints.map((c) => c.test)),
         memo: { verdict: undefined },
         verdicts: new Map<string, RoleResult>(),
         denials: [],
-        constraints: Object.freeze(
-          e.constraints.map((c): CompiledConstraint => {
-            try {
-              return Object.freeze({ ...shared(c), test: compileExpr(c.ast, scope) });
-            } catch (err) {
-              if (!(err instanceof ConstraintCompileError)) throw err;
-              const key = `${c.location.file}:${c.location.line}:${c.location.column}:${err.message}`;
-              if (!seen.has(key)) {
-                seen.add(key);
-                issues.push({
-                  ...c.location,
-                  message: `invalid constraint ${JSON.stringify(c.source)}: ${err.message}`,
-                  ...(err.hint ? { hint: err.hint } : {}),
-                });
-              }
-              return Object.freeze({ ...shared(c), test: () => undefined });
-            }
-          }),
-        ),
       });
+    };
     const tools = new Map<string, CompiledEntry>();
     for (const [t, e] of r.tools) tools.set(t, compile(e));
     const defaultEntry: CompiledEntry = r.defaultEntry
@@ -160,6 +164,7 @@ export function compileRoles(sources: readonly RoleSource[], files: readonly str
           definedIn: src.name,
           tool: undefined,
           location: undefined,
+          check: () => -1,
           memo: { verdict: undefined },
           verdicts: new Map<string, RoleResult>(),
           denials: [],

@@ -30,6 +30,8 @@ export interface CompiledConstraint {
 export interface CompiledEntry {
   readonly mode: Mode;
   readonly constraints: readonly CompiledConstraint[];
+  /** All constraints as one call: the index of the first that does not hold, or -1. */
+  readonly check: EntryCheck;
   /** The role that wrote this entry (it may be inherited). */
   readonly definedIn: string;
   /** `undefined` for a `default_policy` entry (or the built-in deny). */
@@ -77,6 +79,7 @@ const BUILTIN_DENY: CompiledEntry = Object.freeze({
   definedIn: DEFAULT_ROLE,
   tool: undefined,
   location: undefined,
+  check: () => -1,
   memo: { verdict: undefined },
   verdicts: new Map(),
   denials: [],
@@ -152,19 +155,18 @@ export class Policy {
    * to one role's entry.
    */
   evaluate(tool: string, args: unknown, user: User | undefined): PolicyVerdict {
-    const root = argsRoot(args);
     const roles = user?.roles;
     if (roles === undefined || roles.length <= 1) {
       const name = roles?.length === 1 ? roles[0] : undefined;
       const named = typeof name === 'string' ? this.#selectable.get(name) : undefined;
       return named
-        ? this.evaluateRole(named.name, named, tool, root, user)
-        : this.evaluateRole(DEFAULT_ROLE, this.#defaultRole, tool, root, user);
+        ? this.evaluateRole(named.name, named, tool, args, user)
+        : this.evaluateRole(DEFAULT_ROLE, this.#defaultRole, tool, args, user);
     }
     let best: RoleResult | undefined;
     let denied: RoleResult[] | undefined;
     for (const role of this.effectiveRoles(roles)) {
-      const result = this.evaluateRole(role, this.compiledFor(role), tool, root, user);
+      const result = this.evaluateRole(role, this.compiledFor(role), tool, args, user);
       if (result.outcome === 'allow') return result; // nothing beats allow
       if (!best || RANK[result.outcome] > RANK[best.outcome]) best = result;
       if (result.outcome === 'deny') {
@@ -181,9 +183,8 @@ export class Policy {
 
   /** @internal Every role's result, for explanations (not on the hot path). */
   evaluateEach(tool: string, args: unknown, user: User | undefined): RoleResult[] {
-    const root = argsRoot(args);
     return this.effectiveRoles(user?.roles).map((role) =>
-      this.evaluateRole(role, this.compiledFor(role), tool, root, user),
+      this.evaluateRole(role, this.compiledFor(role), tool, args, user),
     );
   }
 
@@ -201,49 +202,101 @@ export class Policy {
     role: string,
     compiled: CompiledRole | undefined,
     tool: string,
-    args: Operand,
+    args: unknown,
     user: User | undefined,
   ): RoleResult {
     const entry = compiled ? (compiled.tools.get(tool) ?? compiled.defaultEntry) : BUILTIN_DENY;
-    const constraints = entry.constraints;
-    if (entry.mode !== 'deny' && constraints.length > 0) {
-      let first = -1;
-      let violations: string[] | undefined;
-      for (let i = 0; i < constraints.length; i++) {
-        const c = constraints[i] as CompiledConstraint;
-        let ok: boolean | undefined;
-        try {
-          ok = c.test(args, user, tool, undefined);
-        } catch {
-          ok = undefined; // fail closed on any evaluation error
-        }
-        if (ok === true) continue;
-        if (first === -1) first = i;
-        else {
-          violations ??= [(constraints[first] as CompiledConstraint).source];
-          violations.push(c.source);
-        }
-      }
-      if (violations) {
-        return Object.freeze({
-          role,
-          outcome: 'deny',
-          reason: violationReason(violations),
-          violations: Object.freeze(violations),
-          entry,
-        });
-      }
-      if (first !== -1) {
-        let denial = entry.denials[first];
-        if (!denial) {
-          const c = constraints[first] as CompiledConstraint;
-          denial = Object.freeze({ role, outcome: 'deny', reason: c.aloneReason, violations: c.alone, entry });
-          entry.denials[first] = denial;
-        }
-        return denial;
-      }
+    if (entry.mode !== 'deny' && entry.constraints.length !== 0) {
+      const root = argsRoot(args);
+      const failed = entry.check(root, user, tool);
+      if (failed !== -1) return denialFor(entry, role, failed, root, user, tool);
     }
     return verdictFor(entry, role, tool);
+  }
+}
+
+/**
+ * The deny verdict when constraint `first` failed: the remaining constraints
+ * are evaluated too, so every violation is reported. A single violation's
+ * verdict is built once per entry and shared.
+ */
+function denialFor(
+  entry: CompiledEntry,
+  role: string,
+  first: number,
+  args: Operand,
+  user: User | undefined,
+  tool: string,
+): RoleResult {
+  const constraints = entry.constraints;
+  let violations: string[] | undefined;
+  for (let i = first + 1; i < constraints.length; i++) {
+    const c = constraints[i] as CompiledConstraint;
+    if (holds(c.test, args, user, tool)) continue;
+    violations ??= [(constraints[first] as CompiledConstraint).source];
+    violations.push(c.source);
+  }
+  if (violations) {
+    return Object.freeze({
+      role,
+      outcome: 'deny',
+      reason: violationReason(violations),
+      violations: Object.freeze(violations),
+      entry,
+    });
+  }
+  let denial = entry.denials[first];
+  if (!denial) {
+    const c = constraints[first] as CompiledConstraint;
+    denial = Object.freeze({ role, outcome: 'deny', reason: c.aloneReason, violations: c.alone, entry });
+    entry.denials[first] = denial;
+  }
+  return denial;
+}
+
+/** A constraint holds only when it evaluates to exactly `true`; an evaluation error fails closed. */
+function holds(test: CompiledExpr, args: Operand, user: User | undefined, tool: string): boolean {
+  try {
+    return test(args, user, tool, undefined) === true;
+  } catch {
+    return false;
+  }
+}
+
+/** See `CompiledEntry.check`. */
+export type EntryCheck = (args: Operand, user: User | undefined, tool: string) => number;
+
+/**
+ * Folds an entry's constraints into one closure, compiled at load time. The
+ * usual one to three constraints are called directly rather than looped over.
+ */
+export function compileCheck(tests: readonly CompiledExpr[]): EntryCheck {
+  const [t0, t1, t2] = tests;
+  switch (tests.length) {
+    case 0:
+      return () => -1;
+    case 1: {
+      const a0 = t0 as CompiledExpr;
+      return (a, u, t) => (holds(a0, a, u, t) ? -1 : 0);
+    }
+    case 2: {
+      const a0 = t0 as CompiledExpr;
+      const a1 = t1 as CompiledExpr;
+      return (a, u, t) => (!holds(a0, a, u, t) ? 0 : !holds(a1, a, u, t) ? 1 : -1);
+    }
+    case 3: {
+      const a0 = t0 as CompiledExpr;
+      const a1 = t1 as CompiledExpr;
+      const a2 = t2 as CompiledExpr;
+      return (a, u, t) => (!holds(a0, a, u, t) ? 0 : !holds(a1, a, u, t) ? 1 : !holds(a2, a, u, t) ? 2 : -1);
+    }
+    default: {
+      const all = [...tests];
+      return (a, u, t) => {
+        for (let i = 0; i < all.length; i++) if (!holds(all[i] as CompiledExpr, a, u, t)) return i;
+        return -1;
+      };
+    }
   }
 }
 
