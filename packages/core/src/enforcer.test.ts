@@ -151,6 +151,31 @@ describe('decisions', () => {
       policyDigest: '',
     });
   });
+
+  it('`role` is the role being decided (also in inherited entries) and `tool` the tool being called', () => {
+    const e = createEnforcer({
+      policy: testPolicy(`
+        roles:
+          shared:
+            is_mixin: true
+            tools:
+              report: { mode: allow, constraints: ['role == "auditor"'] }
+            default_policy: { mode: allow, constraints: ['startswith(tool, "read_")', 'role != "shared"'] }
+          auditor: { inherits: [shared] }
+          intern: { inherits: [shared] }
+      `),
+    });
+    const decide = (roles: string[], tool: string) => e.decide({ tool, args: {}, user: { id: 'u', roles } }).decision;
+    expect(decide(['auditor'], 'report').outcome).toBe('allow');
+    expect(decide(['intern'], 'report')).toMatchObject({ outcome: 'deny', violations: ['role == "auditor"'] });
+    expect(decide(['intern'], 'read_logs').outcome).toBe('allow');
+    expect(decide(['intern'], 'write_logs')).toMatchObject({
+      outcome: 'deny',
+      violations: ['startswith(tool, "read_")'],
+    });
+    // Two roles: each is decided with its own name.
+    expect(decide(['intern', 'auditor'], 'report')).toMatchObject({ outcome: 'allow', decidingRole: 'auditor' });
+  });
 });
 
 describe('model-facing forms never leak arguments, attributes or other roles', () => {
