@@ -5,7 +5,7 @@
  */
 import { askApproval, type Decision, type FrozenArgs, hashArgs } from '@hexgate/core';
 import { type ApprovalInfo, recordDecision } from '@hexgate/tracing';
-import type { RunState } from '@openai/agents';
+import type { RunState, RunToolApprovalItem } from '@openai/agents';
 import { carriedUser, type Gate, resolveUser, textFor } from './options.ts';
 
 /** An approval the SDK was asked for, bound to the arguments it was decided on. */
@@ -64,6 +64,21 @@ function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
   if (map.size > MAX_PENDING) map.delete(map.keys().next().value as string);
 }
 
+/**
+ * The part of an approval binding's key that names the call: the call id, and
+ * for a batch (`perArgs`: a computer call's actions, each decided on its own)
+ * the hash of one entry's arguments too.
+ */
+export function approvalSlot(callId: string, args: unknown, perArgs: boolean): string {
+  return perArgs ? `${callId}\u0000${tryHash(args) ?? 'unhashable'}` : callId;
+}
+
+/** The actions of a computer call, in the order the SDK runs them (its own rule). */
+export function computerActions(toolCall: { readonly action?: unknown; readonly actions?: unknown }): unknown[] {
+  if (Array.isArray(toolCall.actions) && toolCall.actions.length > 0) return toolCall.actions;
+  return toolCall.action ? [toolCall.action] : [];
+}
+
 /** Hash of arguments, or undefined when they cannot be hashed (never throws). */
 export function tryHash(args: unknown): string | undefined {
   try {
@@ -93,12 +108,35 @@ export async function askInline(gate: Gate, decision: Decision, args: FrozenArgs
   return { status, reason };
 }
 
+/** What an interrupted call was decided on: one payload, or a computer call's batch of actions. */
+interface InterruptedCall {
+  readonly callId: string;
+  readonly payloads: readonly unknown[];
+  /** Several decisions under one call id: bindings are keyed per payload (see `approvalSlot`). */
+  readonly perArgs: boolean;
+}
+
+function interruptedCall(raw: RunToolApprovalItem['rawItem']): InterruptedCall | undefined {
+  switch (raw.type) {
+    case 'function_call':
+      return { callId: raw.callId, payloads: [raw.arguments], perArgs: false };
+    case 'shell_call':
+      return { callId: raw.callId, payloads: [raw.action], perArgs: false };
+    case 'apply_patch_call':
+      return { callId: raw.callId, payloads: [raw.operation], perArgs: false };
+    case 'computer_call':
+      return { callId: raw.callId, payloads: computerActions(raw), perArgs: true };
+    default:
+      return undefined; // hosted tools: approved at the provider, nothing of ours
+  }
+}
+
 /**
  * Before a resumed run, for every interruption of this gate the application
  * answered through `state.approve(...)` / `state.reject(...)`:
  * - the request made in another process (no binding in memory, e.g. a
  *   RunState resumed elsewhere) is decided again on the arguments the reviewer
- *   saw, and bound to them, so `invoke` can check the call against it;
+ *   saw, and bound to them, so the gated executor can check the call against it;
  * - a rejected call is reported as `rejected` and its model text queued for the
  *   run's `toolErrorFormatter`: the SDK never calls the tool of a rejected call,
  *   so this is the only place that sees it.
@@ -106,31 +144,38 @@ export async function askInline(gate: Gate, decision: Decision, args: FrozenArgs
 export function settleAnswers(gate: Gate, state: RunState<any, any>, owns: (agent: unknown) => boolean): void {
   const context = state._context;
   for (const item of state.getInterruptions()) {
-    const raw = item.rawItem;
-    if (raw.type !== 'function_call' || !owns(item.agent)) continue;
-    const toolName = item.name ?? raw.name;
-    const answer = context.isToolApproved({ toolName, callId: raw.callId });
+    const call = interruptedCall(item.rawItem);
+    if (!call || !owns(item.agent)) continue;
+    const toolName = item.name ?? item.toolName ?? (item.rawItem as { name?: string }).name;
+    if (!toolName) continue;
+    const answer = context.isToolApproved({ toolName, callId: call.callId });
     if (answer === undefined) continue; // unanswered: the SDK pauses on it again
     const user = resolveUser(context);
-    const key = ApprovalBook.key(user?.id, toolName, raw.callId);
-    let binding = gate.book.peek(key);
-    if (!binding) {
-      // Requested for another user's run (the state carries who started it): an approval never transfers.
-      const requester = carriedUser(context);
-      if (requester && requester.id !== user?.id) continue;
-      const again = gate.enforcer.decide({ tool: toolName, args: raw.arguments, agentName: item.agent.name, user });
-      // Not a policy approval (the tool's own `needsApproval`): nothing of ours to settle.
-      if (again.decision.effective !== 'approval_required' || !again.args) continue;
-      binding = { decision: again.decision, args: again.args, hash: tryHash(again.args) ?? '' };
-      gate.book.bind(key, binding);
+    // Requested for another user's run (the state carries who started it): an approval never transfers.
+    const requester = carriedUser(context);
+    const foreign = requester !== undefined && requester.id !== user?.id;
+    const bindings: [string, Binding][] = [];
+    for (const payload of call.payloads) {
+      const key = ApprovalBook.key(user?.id, toolName, approvalSlot(call.callId, payload, call.perArgs));
+      let binding = gate.book.peek(key);
+      if (!binding) {
+        if (foreign) continue;
+        const again = gate.enforcer.decide({ tool: toolName, args: payload, agentName: item.agent.name, user });
+        // Not a policy approval (the tool's own `needsApproval`): nothing of ours to settle.
+        if (again.decision.effective !== 'approval_required' || !again.args) continue;
+        binding = { decision: again.decision, args: again.args, hash: tryHash(again.args) ?? '' };
+        gate.book.bind(key, binding);
+      }
+      bindings.push([key, binding]);
     }
-    if (answer === false) {
+    if (answer !== false || bindings.length === 0) continue;
+    const rejection = { status: 'rejected', reason: 'rejected through the run state' } as const;
+    for (const [key, binding] of bindings) {
       gate.book.take(key);
-      const rejection = { status: 'rejected', reason: 'rejected through the run state' } as const;
       gate.enforcer.reportApproval({ ...rejection, decision: binding.decision, args: binding.args });
       // The tool never runs, and this resumed run is the only one that knows: its trace gets the guardrail.
       recordDecision(binding.decision, binding.args, { approval: rejection });
-      gate.book.noteRejection(key, textFor(gate, binding.decision));
     }
+    gate.book.noteRejection(ApprovalBook.key(user?.id, toolName, call.callId), textFor(gate, bindings[0]![1].decision));
   }
 }
