@@ -27,6 +27,8 @@ export interface HttpMcpServer {
   readonly requests: SeenRequest[];
   /** Resolves once `hang` or `stall` was called. */
   readonly hanging: Promise<void>;
+  /** Ends every session on the server side, like a restart: their ids now get 404. */
+  forgetSessions(): Promise<void>;
   /** Drops every connection and stops listening: the server is gone. */
   kill(): Promise<void>;
 }
@@ -117,6 +119,11 @@ export async function startHttpMcpServer(options: { token?: string } = {}): Prom
     ran,
     requests,
     hanging,
+    async forgetSessions() {
+      const open = [...sessions.values()];
+      sessions.clear();
+      await Promise.all(open.map((t) => t.close()));
+    },
     kill() {
       killed ??= new Promise<void>((resolve) => {
         http.close(() => resolve());

@@ -231,6 +231,18 @@ describe('runMcpProxy in front of a remote Streamable HTTP server', () => {
     expect(proxy.stderr()).toMatch(/failed: connection failed: fetch failed/);
   });
 
+  it('exits 1 when the server forgot the session (a restart): reopening its event stream gets 404', async () => {
+    const server = await remote();
+    const proxy = await startProxy(server);
+    expect(text(await proxy.client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
+
+    await server.forgetSessions(); // its event stream ends; reopening it gets 404
+
+    expect(await proxy.exit).toBe(1);
+    expect(proxy.stderr()).toMatch(/failed: the server answered HTTP 404; exiting/);
+    expect(server.requests.at(-1)).toMatchObject({ method: 'GET', sessionId: expect.any(String) });
+  });
+
   it('answers the initialize with an error and exits 1 when the server cannot be reached at all', async () => {
     const server = await remote();
     await server.kill();

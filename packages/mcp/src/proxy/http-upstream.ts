@@ -102,9 +102,10 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
   };
 
   /**
-   * The transport's fetch, watched: a server that cannot be reached fails the
-   * upstream, and a response stream's requests are answered if the stream ends
-   * or breaks before their answers came (the SDK would leave them waiting).
+   * The transport's fetch, watched: a server that cannot be reached, or that
+   * refuses the session or the credentials, fails the upstream; and a response
+   * stream's requests are answered if the stream ends or breaks before their
+   * answers came (the SDK would leave them waiting).
    */
   const watchedFetch: FetchLike = async (target, init) => {
     if (state === 'closed' || (state === 'closing' && init?.method !== 'DELETE')) {
@@ -117,6 +118,11 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
       // Refused, reset or unresolvable: the server is gone (a call on it may or may not have run).
       if (!init?.signal?.aborted) fail(`connection failed: ${describe(e)}`);
       throw e;
+    }
+    // Also on the GET stream's reconnection: a server that restarted and forgot the session answers 404 there.
+    if (FATAL_STATUS.has(response.status) && init?.method !== 'DELETE') {
+      fail(`the server answered HTTP ${response.status}`);
+      return response;
     }
     const ids = init?.method === 'POST' ? requestIds(init.body) : [];
     const eventStream = response.headers.get('content-type')?.toLowerCase().startsWith('text/event-stream');
@@ -165,9 +171,8 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
   const sendFailed = (message: JSONRPCMessage, error: unknown) => {
     if (typeof error === 'object' && error !== null) seen.add(error);
     if (state !== 'open') return; // failing or closing: already answered, or nobody is listening
-    const status = error instanceof StreamableHTTPError ? error.code : undefined;
-    const reason = status !== undefined ? `the server answered HTTP ${status}` : describe(error);
-    if (status !== undefined && FATAL_STATUS.has(status)) return fail(reason);
+    // A refused session or credentials failed the upstream already (watchedFetch); this is one request's failure.
+    const reason = error instanceof StreamableHTTPError ? `the server answered HTTP ${error.code}` : describe(error);
     if ('method' in message && 'id' in message) return answer(message.id, ErrorCode.InternalError, reason);
     log(`could not deliver ${'method' in message ? message.method : 'a response'} to the server: ${reason}`);
   };
