@@ -1,12 +1,22 @@
 /**
  * Copies an agent, and every agent reachable from it through handoffs and
- * agents-as-tools, with gated copies of its function tools, handoffs and MCP
- * tools. The application's agents and tools are never modified: each copy is
- * a new `Agent` with new `tools` / `handoffs` arrays of new objects.
+ * agents-as-tools, with gated copies of its function tools, local shell,
+ * apply_patch and computer tools, handoffs and MCP tools. The application's
+ * agents, tools, shells, editors and computers are never modified: each copy
+ * is a new `Agent` with new `tools` / `handoffs` arrays of new objects, and a
+ * gated local tool wraps the application's executor in a new object.
+ *
+ * Hosted tools (web search, file search, code interpreter, hosted MCP, a shell
+ * with a `container_*` environment...) run at the provider, inside the model
+ * call: nothing reaches this process before they run, so they pass through.
  */
 import { Agent, type FunctionTool, type Tool } from '@openai/agents';
 import { agentToolSource } from './agent-tool-source.ts';
+import { noteCallStart } from './call-starts.ts';
+import { gateApplyPatchTool } from './gate-apply-patch-tool.ts';
+import { gateComputerTool } from './gate-computer-tool.ts';
 import { gateHandoff } from './gate-handoff.ts';
+import { gateShellTool } from './gate-shell-tool.ts';
 import { gateFunctionTool } from './gate-tool.ts';
 import { createGate, type Gate, type HexgateOptions } from './options.ts';
 
@@ -61,11 +71,23 @@ export function wrapWithGate<TAgent extends AnyAgent>(
 /**
  * Function tools are gated; agents used as tools are rebuilt from the gated
  * copy of their agent (so the tools inside are gated too) and then gated as a
- * call. Hosted tools run at the provider and pass through unchanged, as do
- * computer / shell / apply_patch tools (see the README).
+ * call. The local shell, apply_patch and computer tools get gated executors.
+ * Hosted tools (and a hosted shell) run at the provider and pass through
+ * unchanged (see the README).
  */
 function gateTool(tool: Tool<any>, owner: AnyAgent, gate: Gate, wrap: (a: AnyAgent) => AnyAgent): Tool<any> {
-  if (tool.type !== 'function') return tool;
+  switch (tool.type) {
+    case 'shell':
+      return gateShellTool(tool, owner.name, gate);
+    case 'apply_patch':
+      return gateApplyPatchTool(tool, owner.name, gate);
+    case 'computer':
+      return gateComputerTool(tool, owner.name, gate);
+    case 'function':
+      break;
+    default:
+      return tool;
+  }
   const source = agentToolSource.of(tool);
   if (!source) {
     if (agentToolSource.looksLikeOne(tool))
@@ -122,10 +144,15 @@ function gateMcpTools(copy: AnyAgent, gate: Gate): void {
     });
 }
 
-/** Hooks the application registered on its agent (`agent.on('agent_start', ...)`) keep firing. */
+/**
+ * Hooks the application registered on its agent (`agent.on('agent_start', ...)`)
+ * keep firing. A tool start also tells the gated local tool which call it is
+ * about to run (`call-starts.ts`), before any hook.
+ */
 function forwardAgentHooks(original: AnyAgent, copy: AnyAgent): void {
   const emit = copy.emit.bind(copy) as (type: string, ...args: unknown[]) => boolean;
   (copy as { emit: unknown }).emit = (type: string, ...args: unknown[]) => {
+    if (type === 'agent_tool_start') noteCallStart(args);
     (original.emit as (type: string, ...args: unknown[]) => boolean)(type, ...args);
     return emit(type, ...args);
   };
