@@ -27,6 +27,8 @@ export interface HttpMcpServer {
   readonly requests: SeenRequest[];
   /** Resolves once `hang` or `stall` was called. */
   readonly hanging: Promise<void>;
+  /** The next POST is answered with this HTTP status instead of being handled. */
+  failNextPost(status: number): void;
   /** Ends every session on the server side, like a restart: their ids now get 404. */
   forgetSessions(): Promise<void>;
   /** Drops every connection and stops listening: the server is gone. */
@@ -37,6 +39,7 @@ export async function startHttpMcpServer(options: { token?: string } = {}): Prom
   const ran: { tool: string; args: unknown }[] = [];
   const requests: SeenRequest[] = [];
   const sessions = new Map<string, StreamableHTTPServerTransport>();
+  let failNext: number | undefined;
   let hung: () => void = () => {};
   const hanging = new Promise<void>((resolve) => {
     hung = resolve;
@@ -90,6 +93,11 @@ export async function startHttpMcpServer(options: { token?: string } = {}): Prom
       res.writeHead(401).end();
       return;
     }
+    if (req.method === 'POST' && failNext !== undefined) {
+      res.writeHead(failNext).end('upstream trouble');
+      failNext = undefined;
+      return;
+    }
     let transport = sessionId ? sessions.get(sessionId) : undefined;
     if (!transport) {
       if (sessionId) {
@@ -119,6 +127,9 @@ export async function startHttpMcpServer(options: { token?: string } = {}): Prom
     ran,
     requests,
     hanging,
+    failNextPost(status) {
+      failNext = status;
+    },
     async forgetSessions() {
       const open = [...sessions.values()];
       sessions.clear();

@@ -60,7 +60,13 @@ async function remote(options: { token?: string } = {}): Promise<HttpMcpServer> 
 /** runMcpProxy in-process on in-memory pipes in front of a remote server, with a real MCP client on the other side. */
 async function startProxy(
   server: HttpMcpServer,
-  options: { user?: User; headers?: Record<string, string>; pinFile?: string; connect?: boolean } = {},
+  options: {
+    user?: User;
+    headers?: Record<string, string>;
+    pinFile?: string;
+    signal?: AbortSignal;
+    connect?: boolean;
+  } = {},
 ): Promise<Running> {
   const { connect = true, ...proxyOptions } = options;
   const toProxy = new PassThrough();
@@ -184,6 +190,18 @@ describe('runMcpProxy in front of a remote Streamable HTTP server', () => {
     expect(proxy.stderr()).not.toContain('s3cret');
   });
 
+  it('ends the session with DELETE and resolves 0 when its signal aborts', async () => {
+    const server = await remote();
+    const abort = new AbortController();
+    const proxy = await startProxy(server, { signal: abort.signal });
+    await proxy.client.listTools();
+
+    abort.abort();
+
+    expect(await proxy.exit).toBe(0);
+    expect(server.requests.at(-1)).toMatchObject({ method: 'DELETE', sessionId: expect.any(String) });
+  });
+
   it('fails closed when the server refuses the credentials: the client gets an error, the proxy exits 1', async () => {
     const server = await remote({ token: 's3cret-token-for-tests' });
     const proxy = await startProxy(server, { headers: { Authorization: 'Bearer wrong-s3cret-token' }, connect: false });
@@ -192,6 +210,21 @@ describe('runMcpProxy in front of a remote Streamable HTTP server', () => {
     expect(await proxy.exit).toBe(1);
     expect(proxy.stderr()).toMatch(/failed: the server answered HTTP 401/);
     expect(proxy.stderr()).not.toContain('s3cret');
+  });
+
+  it('answers a call the server refused with HTTP 500 with a JSON-RPC error, and keeps going', async () => {
+    const server = await remote();
+    const proxy = await startProxy(server);
+    await proxy.client.listTools();
+
+    server.failNextPost(500);
+    const failed = proxy.client.callTool({ name: 'echo', arguments: { text: 'lost' } });
+    await expect(failed).rejects.toThrow(/MCP error -32603: .*tools\/call not answered: the server answered HTTP 500/);
+    const next = await proxy.client.callTool({ name: 'echo', arguments: { text: 'next' } });
+
+    expect(text(next)).toBe('next');
+    expect(server.ran).toEqual([{ tool: 'echo', args: { text: 'next' } }]);
+    expect(proxy.stderr()).toMatch(/answered request \d+ with an error: the server answered HTTP 500/);
   });
 
   it('answers a call whose response stream breaks with a JSON-RPC error, then exits 1 once the server is gone', async () => {
