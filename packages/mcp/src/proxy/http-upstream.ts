@@ -15,6 +15,8 @@
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { redact, secretsOf } from './header-secrets.ts';
+import { requestIds, watchStream } from './response-watch.ts';
 import type { Upstream, UpstreamHooks } from './upstream.ts';
 
 export interface HttpServer {
@@ -206,64 +208,9 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
   };
 }
 
-/** Passes a response body through, calling `onEnd` once one macrotask after it ended or broke. */
-function watchStream(response: Response, onEnd: (how: 'ended' | 'dropped') => void): Response {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  // The transport reads the body through promise-based streams (decoder, SSE parser): by the next
-  // macrotask it has handed every message the body carried to onmessage.
-  const ended = (how: 'ended' | 'dropped') => setTimeout(() => onEnd(how), 0);
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (e) {
-        controller.error(e);
-        ended('dropped');
-        return;
-      }
-      if (chunk.done) {
-        controller.close();
-        ended('ended');
-      } else {
-        controller.enqueue(chunk.value);
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-}
-
-/** The ids of the requests in a POST body the transport serialized (one message or a batch). */
-function requestIds(body: unknown): RequestId[] {
-  if (typeof body !== 'string') return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return [];
-  }
-  return (Array.isArray(parsed) ? parsed : [parsed]).flatMap((m: { method?: unknown; id?: unknown }) =>
-    typeof m?.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number') ? [m.id] : [],
-  );
-}
-
 /** fetch's own error says only "fetch failed"; the cause says why (ECONNREFUSED, ...). */
 function describe(error: unknown): string {
   const e = error as { message?: unknown; cause?: { message?: unknown } } | undefined;
   const message = typeof e?.message === 'string' ? e.message : String(error);
   return typeof e?.cause?.message === 'string' ? `${message} (${e.cause.message})` : message;
-}
-
-/** Header values, and the words in them long enough to be a credential (`Bearer <token>` -> the token). */
-function secretsOf(headers: Readonly<Record<string, string>>): string[] {
-  const values = Object.values(headers).filter((v) => v.trim().length >= 4);
-  const words = values.flatMap((v) => v.split(/\s+/)).filter((w) => w.length >= 8);
-  return [...new Set([...values, ...words])].sort((a, b) => b.length - a.length);
-}
-
-function redact(line: string, secrets: readonly string[]): string {
-  let out = line;
-  for (const secret of secrets) out = out.split(secret).join('[redacted]');
-  return out;
 }
