@@ -9,7 +9,7 @@
 import { type DecisionEvent, runWithUser } from '@hexgate/core';
 import { traceRun } from '@hexgate/tracing';
 import { type ReceivedSpan, setupLangfuseForTest } from '@hexgate/tracing/testing';
-import { Agent, run } from '@openai/agents';
+import { Agent, computerTool, run, shellTool } from '@openai/agents';
 import { assistantMessage, functionCall, modelError, ScriptedModel } from '@openai/agents/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -21,6 +21,15 @@ import {
   toolOutputSeenByModel,
   triageDesk,
 } from './__fixtures__/kit.ts';
+import {
+  computerCall,
+  dana,
+  localEnforcer,
+  recordingComputer,
+  recordingShell,
+  shellCall,
+  tempDir,
+} from './__fixtures__/local-tools.ts';
 import { deskAgent, isGuardrail, isRun, only } from './__fixtures__/traced-desk.ts';
 import { HexgateRunner, wrapOpenAIAgent } from './index.ts';
 
@@ -465,5 +474,56 @@ describe('wrapOpenAIAgent with the SDK run', () => {
     const reset = only(spans, 'policy:reset_password');
     expect(reset.parentSpanId).toBe(root.spanId);
     expect(reset.observation).toMatchObject({ level: 'WARNING', metadata: { outcome: 'deny' } });
+  });
+});
+
+describe('local shell and computer tools', () => {
+  it('are traced like function tools: a run inside its guardrail, a blocked call (or batch) as WARNING', async () => {
+    await using tmp = await tempDir();
+    const { shell, runs } = recordingShell(tmp.dir);
+    const { computer, actions } = recordingComputer();
+    const model = new ScriptedModel([
+      [shellCall('s-ok', ['echo hi']), shellCall('s-no', ['touch x'])],
+      [
+        computerCall('c1', [
+          { type: 'click', x: 1, y: 2, button: 'left' },
+          { type: 'type', text: 'no' },
+        ]),
+      ],
+      [assistantMessage('done')],
+    ]);
+    const agent = new Agent({ name: 'devbox', model, tools: [shellTool({ shell }), computerTool({ computer })] });
+    const runner = new HexgateRunner({ enforcer: localEnforcer(), tracingDisabled: true });
+
+    await runner.run(agent, 'go', { user: dana });
+
+    expect(runs).toHaveLength(1);
+    expect(actions).toEqual([]);
+    const [{ run, spans }] = (await receivedTraces()) as [ReceivedTrace];
+    expect(run.observation.metadata).toMatchObject({
+      decisions: { allow: 2, deny: 2, approval_required: 0 },
+      toolsRan: 1,
+    });
+    const shellGuards = spans.filter((s) => s.name === 'policy:shell');
+    expect(
+      shellGuards.map((s) => [s.observation.input, s.observation.level, s.observation.metadata.toolStatus]),
+    ).toEqual(
+      expect.arrayContaining([
+        [{ tool: 'shell', args: { commands: ['echo hi'] } }, 'DEFAULT', 'ok'],
+        [{ tool: 'shell', args: { commands: ['touch x'] } }, 'WARNING', 'blocked'],
+      ]),
+    );
+    expect(only(spans, 'tool:shell').parentSpanId).toBe(
+      shellGuards.find((s) => s.observation.level === 'DEFAULT')!.spanId,
+    );
+    // The click was allowed but did not run: its batch was blocked by the typing.
+    const computerGuards = spans.filter((s) => s.name === 'policy:computer_use_preview');
+    expect(computerGuards.map((s) => [s.observation.output.outcome, s.observation.metadata.toolRan])).toEqual(
+      expect.arrayContaining([
+        ['allow', false],
+        ['deny', false],
+      ]),
+    );
+    expect(spans.some((s) => s.name === 'tool:computer_use_preview')).toBe(false);
   });
 });
