@@ -518,7 +518,12 @@ describe('local shell and computer tools', () => {
     );
     // The click was allowed but did not run: its batch was blocked by the typing.
     const computerGuards = spans.filter((s) => s.name === 'policy:computer_use_preview');
-    expect(computerGuards.map((s) => [s.observation.output.outcome, s.observation.metadata.toolRan])).toEqual(
+    expect(
+      computerGuards.map((s) => [
+        (s.observation.output as { outcome?: string }).outcome,
+        s.observation.metadata.toolRan,
+      ]),
+    ).toEqual(
       expect.arrayContaining([
         ['allow', false],
         ['deny', false],
