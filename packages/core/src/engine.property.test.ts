@@ -132,20 +132,25 @@ function policyWith(c: string | readonly string[], mode = 'allow') {
   return parsePolicy(yaml);
 }
 
+/** The reference evaluator's verdict on constraint `c` for tool 't' of the `default` role. */
+function reference(c: string, argsText: string, user: User | undefined) {
+  return refEval(parseConstraint(c), {
+    args: JSON.parse(argsText),
+    ctx: user?.attributes,
+    userId: user?.id,
+    role: 'default',
+    tool: 't',
+    consts: CONSTS,
+  });
+}
+
 describe('engine agrees with the reference evaluator', () => {
   it('on generated constraints, arguments and users', () => {
     fc.assert(
       fc.property(constraint, argsText, userArb, (c, text, user) => {
         const enforcer = createEnforcer({ policy: policyWith(c) });
         const { decision } = enforcer.decide({ tool: 't', args: text, ...(user ? { user } : {}) });
-        const expected = refEval(parseConstraint(c), {
-          args: JSON.parse(text),
-          ctx: user?.attributes,
-          userId: user?.id,
-          role: 'default',
-          tool: 't',
-          consts: CONSTS,
-        });
+        const expected = reference(c, text, user);
         expect(decision.outcome).toBe(expected === 'T' ? 'allow' : 'deny');
         if (expected !== 'T') expect(decision.violations).toEqual([c]);
       }),
@@ -170,14 +175,7 @@ describe('engine agrees with the reference evaluator', () => {
         const c = `args.a ${op} ${k}`;
         const text = `{"a": ${value}}`;
         const { decision } = createEnforcer({ policy: policyWith(c) }).decide({ tool: 't', args: text });
-        const expected = refEval(parseConstraint(c), {
-          args: JSON.parse(text),
-          ctx: undefined,
-          userId: undefined,
-          role: 'default',
-          tool: 't',
-          consts: CONSTS,
-        });
+        const expected = reference(c, text, undefined);
         expect(decision.outcome, c).toBe(expected === 'T' ? 'allow' : 'deny');
       }),
       { numRuns: 1500 },
@@ -197,15 +195,7 @@ describe('engine agrees with the reference evaluator', () => {
             args: text,
             ...(user ? { user } : {}),
           });
-          const env = {
-            args: JSON.parse(text),
-            ctx: user?.attributes,
-            userId: user?.id,
-            role: 'default',
-            tool: 't',
-            consts: CONSTS,
-          };
-          const failing = cs.filter((c) => refEval(parseConstraint(c), env) !== 'T');
+          const failing = cs.filter((c) => reference(c, text, user) !== 'T');
           expect(decision.outcome).toBe(failing.length === 0 ? mode : 'deny');
           expect(decision.violations).toEqual(failing);
         },
