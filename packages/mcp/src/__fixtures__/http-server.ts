@@ -27,8 +27,8 @@ export interface HttpMcpServer {
   readonly requests: SeenRequest[];
   /** Resolves once `hang` or `stall` was called. */
   readonly hanging: Promise<void>;
-  /** The next POST is answered with this HTTP status instead of being handled. */
-  failNextPost(status: number): void;
+  /** The next POST is answered with this instead of being handled (default: text/plain 'upstream trouble'). */
+  answerNextPost(status: number, answer?: { contentType: string; body: string }): void;
   /** Ends every session on the server side, like a restart: their ids now get 404. */
   forgetSessions(): Promise<void>;
   /** Drops every connection and stops listening: the server is gone. */
@@ -39,7 +39,7 @@ export async function startHttpMcpServer(options: { token?: string } = {}): Prom
   const ran: { tool: string; args: unknown }[] = [];
   const requests: SeenRequest[] = [];
   const sessions = new Map<string, StreamableHTTPServerTransport>();
-  let failNext: number | undefined;
+  let nextPost: { status: number; contentType: string; body: string } | undefined;
   let hung: () => void = () => {};
   const hanging = new Promise<void>((resolve) => {
     hung = resolve;
@@ -93,9 +93,9 @@ export async function startHttpMcpServer(options: { token?: string } = {}): Prom
       res.writeHead(401).end();
       return;
     }
-    if (req.method === 'POST' && failNext !== undefined) {
-      res.writeHead(failNext).end('upstream trouble');
-      failNext = undefined;
+    if (req.method === 'POST' && nextPost !== undefined) {
+      res.writeHead(nextPost.status, { 'content-type': nextPost.contentType }).end(nextPost.body);
+      nextPost = undefined;
       return;
     }
     let transport = sessionId ? sessions.get(sessionId) : undefined;
@@ -127,8 +127,8 @@ export async function startHttpMcpServer(options: { token?: string } = {}): Prom
     ran,
     requests,
     hanging,
-    failNextPost(status) {
-      failNext = status;
+    answerNextPost(status, answer = { contentType: 'text/plain', body: 'upstream trouble' }) {
+      nextPost = { status, ...answer };
     },
     async forgetSessions() {
       const open = [...sessions.values()];

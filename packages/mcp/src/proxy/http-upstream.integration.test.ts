@@ -217,7 +217,7 @@ describe('runMcpProxy in front of a remote Streamable HTTP server', () => {
     const proxy = await startProxy(server);
     await proxy.client.listTools();
 
-    server.failNextPost(500);
+    server.answerNextPost(500);
     const failed = proxy.client.callTool({ name: 'echo', arguments: { text: 'lost' } });
     await expect(failed).rejects.toThrow(/MCP error -32603: .*tools\/call not answered: the server answered HTTP 500/);
     const next = await proxy.client.callTool({ name: 'echo', arguments: { text: 'next' } });
@@ -225,6 +225,21 @@ describe('runMcpProxy in front of a remote Streamable HTTP server', () => {
     expect(text(next)).toBe('next');
     expect(server.ran).toEqual([{ tool: 'echo', args: { text: 'next' } }]);
     expect(proxy.stderr()).toMatch(/answered request \d+ with an error: the server answered HTTP 500/);
+  });
+
+  it('never hands a header value to the client, even in an error that quotes one', async () => {
+    const server = await remote();
+    const proxy = await startProxy(server, { headers: { 'X-Api-Key': 'k3y-s3cret' } });
+    await proxy.client.listTools();
+
+    // A broken server (or a proxy in front of it) that echoes the key as its "JSON" answer: the parse error quotes it.
+    server.answerNextPost(200, { contentType: 'application/json', body: 'k3y-s3cret' });
+    const failed = proxy.client.callTool({ name: 'echo', arguments: { text: 'lost' } });
+
+    await expect(failed).rejects.toThrow(/tools\/call not answered: .*\[redacted\]/);
+    await expect(failed).rejects.not.toThrow(/s3cret/);
+    expect(proxy.stderr()).toMatch(/answered request \d+ with an error: .*\[redacted\]/);
+    expect(proxy.stderr()).not.toContain('s3cret');
   });
 
   it('answers a call whose response stream breaks with a JSON-RPC error, then exits 1 once the server is gone', async () => {
@@ -301,6 +316,16 @@ describe('runMcpProxy options for a remote server', () => {
     ['args with a url', { url: 'https://mcp.example.com/mcp', args: ['x'] }, /`args` only applies/],
     ['a header the transport sets', { url: 'https://h/mcp', headers: { 'Mcp-Session-Id': 'x' } }, /set by the MCP/],
     ['a multi-line header', { url: 'https://h/mcp', headers: { Authorization: 'Bearer s3cret\nX: y' } }, /single-line/],
+    [
+      'a header value fetch cannot send',
+      { url: 'https://h/mcp', headers: { 'X-Key': 's3cret\u20ac' } },
+      /X-Key.*Latin-1/,
+    ],
+    [
+      'a control character in a header',
+      { url: 'https://h/mcp', headers: { 'X-Key': 's3cret\u0001' } },
+      /X-Key.*control/,
+    ],
   ])('refuses %s with InvalidOptionsError, before contacting anything', async (_, options, message) => {
     const attempt = runMcpProxy({ ...base, ...options } as never);
 

@@ -6,7 +6,7 @@
  * more (an HTTP error, a response stream that ends or breaks first, a server
  * that cannot be reached), the proxy answers the request itself with a
  * JSON-RPC error: the client never waits forever, and never takes a call that
- * was lost for one that ran. Header values are never logged.
+ * was lost for one that ran. Header values are never logged nor sent to the client.
  *
  * Exit codes: 0 once the client hung up or the proxy was stopped (the session
  * is ended with DELETE), 1 when the server failed for good: unreachable, or
@@ -34,7 +34,9 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
   const { url, headers } = server;
   const where = `${url.origin}${url.pathname}`; // no query: it may carry a key
   const secrets = secretsOf(headers);
-  const log = (line: string) => hooks.log(redact(line, secrets));
+  // An error's text may quote a header value (e.g. a server echoing it): redacted before the log and the client see it.
+  const hide = (text: string) => redact(text, secrets);
+  const log = (line: string) => hooks.log(hide(line));
   /** Requests sent and not answered yet, by id: their method. */
   const pending = new Map<RequestId, string>();
   const initializeIds = new Set<RequestId>();
@@ -57,7 +59,7 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
     hooks.onMessage({
       jsonrpc: '2.0',
       id,
-      error: { code, message: `hexgate mcp proxy: ${method} not answered: ${reason}` },
+      error: { code, message: hide(`hexgate mcp proxy: ${method} not answered: ${reason}`) },
     });
     return true;
   };

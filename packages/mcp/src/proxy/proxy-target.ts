@@ -83,9 +83,12 @@ function checkedHeaders(value: unknown): Readonly<Record<string, string>> {
       throw new InvalidOptionsError(`runMcpProxy: header '${name}' is set by the MCP transport itself`);
     }
     if (seen.has(lower)) throw new InvalidOptionsError(`runMcpProxy: header '${name}' is given twice`);
-    // Only the name is ever quoted: the value may be a credential.
-    if (typeof headerValue !== 'string' || /[\r\n\0]/.test(headerValue)) {
-      throw new InvalidOptionsError(`runMcpProxy: header '${name}' must have a single-line string value`);
+    // Only the name is ever quoted: the value may be a credential. The characters are RFC 9110's for a
+    // field value: fetch would refuse others on every request instead of once, here.
+    if (typeof headerValue !== 'string' || /[^\t\x20-\x7e\x80-\xff]/.test(headerValue)) {
+      throw new InvalidOptionsError(
+        `runMcpProxy: header '${name}' must have a single-line string value (Latin-1 text, no control characters)`,
+      );
     }
     seen.add(lower);
     headers[name] = headerValue;
