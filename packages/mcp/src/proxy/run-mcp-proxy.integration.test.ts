@@ -190,14 +190,17 @@ describe('runMcpProxy (stdio gateway)', () => {
     expect(await ran(client)).toEqual([]);
   });
 
-  it('never forwards a tools/call notification, and refuses request ids reserved for its own requests', async () => {
+  it('never forwards a tools/call notification or batch, and refuses request ids reserved for its own requests', async () => {
     const { client, decisions, stderr, send, stdout } = await startProxy({ user: { id: 'ada', roles: ['admin'] } });
 
     send({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/tmp/n' } } });
+    // JSON-RPC batches left MCP (2025-06-18): one is not a message, and none of its calls is decided or sent.
+    send([{ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/b' } } }]);
     send({ jsonrpc: '2.0', id: 'hexgate-proxy/1', method: 'tools/list' });
     const calls = await ran(client);
 
     expect(stderr()).toMatch(/dropped a tools\/call notification/);
+    expect(stderr()).toMatch(/ignored an invalid message from the client/);
     expect(stdout()).toContain('{"jsonrpc":"2.0","id":"hexgate-proxy/1","error":{"code":-32600');
     expect(calls).toEqual([]);
     expect(decisions.map((d) => d.decision.tool)).toEqual(['calls']);
