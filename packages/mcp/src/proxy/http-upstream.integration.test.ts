@@ -265,6 +265,20 @@ describe('runMcpProxy in front of a remote Streamable HTTP server', () => {
     expect(server.ran.map((r) => r.tool)).toEqual(['stall']);
   });
 
+  it('answers a call whose response stream the server ended without answering it with a JSON-RPC error', async () => {
+    const server = await remote();
+    const proxy = await startProxy(server);
+
+    const call = proxy.client.callTool({ name: 'hang', arguments: {} });
+    await server.hanging;
+    await server.forgetSessions(); // closes the call's response stream cleanly, with no answer on it
+
+    await expect(call).rejects.toThrow(/MCP error -32000: .*tools\/call not answered: the server ended its response/);
+    expect(proxy.stderr()).toMatch(
+      /answered request \d+ with an error: the server ended its response without answering/,
+    );
+  });
+
   it('answers a pending call with a JSON-RPC error when the server goes away before answering, and exits 1', async () => {
     const server = await remote();
     const proxy = await startProxy(server);
