@@ -2,7 +2,7 @@
  * A real, ungated remote MCP server for the proxy's HTTP tests: `McpServer`
  * behind the SDK's `StreamableHTTPServerTransport` (stateful sessions) on
  * node:http, 127.0.0.1, a free port. It records every HTTP request it gets
- * (method, session, Authorization) and every tool that ran, so tests can
+ * (method, session, Authorization, protocol version) and every tool that ran, so tests can
  * prove what reached it. `hang` never answers, `stall` starts answering and
  * never finishes (to pull the plug mid-call);
  * `rug_pull` rewrites `weather`'s description, like the stdio fixture.
@@ -18,6 +18,7 @@ export interface SeenRequest {
   readonly method: string;
   readonly sessionId: string | undefined;
   readonly authorization: string | undefined;
+  readonly protocolVersion: string | undefined;
 }
 
 export interface HttpMcpServer {
@@ -88,7 +89,12 @@ export async function startHttpMcpServer(options: { token?: string } = {}): Prom
 
   const http = createServer(async (req: IncomingMessage, res) => {
     const sessionId = req.headers['mcp-session-id'] as string | undefined;
-    requests.push({ method: req.method ?? '', sessionId, authorization: req.headers.authorization });
+    requests.push({
+      method: req.method ?? '',
+      sessionId,
+      authorization: req.headers.authorization,
+      protocolVersion: req.headers['mcp-protocol-version'] as string | undefined,
+    });
     if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
       res.writeHead(401).end();
       return;

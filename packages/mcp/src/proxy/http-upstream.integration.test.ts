@@ -6,6 +6,7 @@ import { type DecisionEvent, InvalidOptionsError, type User } from '@hexgate/cor
 import { testPolicy } from '@hexgate/core/testing';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { text } from '../__fixtures__/connect.ts';
 import { type HttpMcpServer, startHttpMcpServer } from '../__fixtures__/http-server.ts';
@@ -173,7 +174,7 @@ describe('runMcpProxy in front of a remote Streamable HTTP server', () => {
     expect(server.ran.filter((r) => r.tool === 'weather')).toHaveLength(1);
   });
 
-  it('sends the configured headers on every request, ends the session with DELETE, and never logs them', async () => {
+  it('sends the configured headers and the negotiated protocol version on every request, ends the session with DELETE, and never logs the headers', async () => {
     const server = await remote({ token: 's3cret-token-for-tests' });
     const proxy = await startProxy(server, { headers: { Authorization: TOKEN } });
 
@@ -187,6 +188,11 @@ describe('runMcpProxy in front of a remote Streamable HTTP server', () => {
     expect(server.requests.every((r) => r.authorization === TOKEN)).toBe(true);
     const session = server.requests.find((r) => r.sessionId !== undefined)?.sessionId;
     expect(server.requests.at(-1)).toMatchObject({ method: 'DELETE', sessionId: session });
+    // The initialize goes without a version; every request after it carries the one the server answered with.
+    expect(server.requests.map((r) => r.protocolVersion)).toEqual([
+      undefined,
+      ...server.requests.slice(1).map(() => LATEST_PROTOCOL_VERSION),
+    ]);
     expect(proxy.stderr()).not.toContain('s3cret');
   });
 

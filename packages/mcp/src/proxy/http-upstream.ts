@@ -39,7 +39,6 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
   const log = (line: string) => hooks.log(hide(line));
   /** Requests sent and not answered yet, by id: their method. */
   const pending = new Map<RequestId, string>();
-  const initializeIds = new Set<RequestId>();
   /** Errors already reported (the transport reports some twice, and send failures also reject). */
   const seen = new WeakSet<object>();
   /** 'closing': ending the session after the client left; 'closed': nothing more goes out or comes in. */
@@ -55,7 +54,6 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
   const answerError = (id: RequestId, code: number, reason: string): boolean => {
     const method = pending.get(id);
     if (!pending.delete(id)) return false;
-    initializeIds.delete(id);
     hooks.onMessage({
       jsonrpc: '2.0',
       id,
@@ -153,12 +151,13 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
   transport.onmessage = (message) => {
     if (state !== 'open') return;
     if (!('method' in message) && message.id !== undefined) {
+      const method = pending.get(message.id);
       if (!pending.delete(message.id)) {
         return log(`dropped an answer to request ${JSON.stringify(message.id)}: it was already answered`);
       }
       // The SDK's Client tells its transport the negotiated version; here the client is on the other side.
       const version = 'result' in message ? message.result.protocolVersion : undefined;
-      if (initializeIds.delete(message.id) && typeof version === 'string') transport.setProtocolVersion(version);
+      if (method === 'initialize' && typeof version === 'string') transport.setProtocolVersion(version);
     }
     hooks.onMessage(message);
   };
@@ -186,7 +185,6 @@ export function startHttpUpstream(server: HttpServer, hooks: UpstreamHooks): Ups
       const isRequest = 'method' in message && 'id' in message;
       if (isRequest) {
         pending.set(message.id, message.method);
-        if (message.method === 'initialize') initializeIds.add(message.id);
       } else if ('method' in message && message.method === 'notifications/cancelled') {
         // A cancelled request gets no answer from the server; none is owed any more.
         const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
