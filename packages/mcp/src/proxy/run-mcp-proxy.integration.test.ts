@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { type DecisionEvent, loadPolicySync, type User } from '@hexgate/core';
+import { type ApprovalHandler, type DecisionEvent, loadPolicySync, type User } from '@hexgate/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -37,7 +37,9 @@ afterEach(async () => {
 });
 
 /** runMcpProxy in-process on in-memory pipes, with a real child-process server behind it. */
-async function startProxy(options: { user?: User; pinFile?: string } = {}): Promise<Running> {
+async function startProxy(
+  options: { user?: User; pinFile?: string; approvalHandler?: ApprovalHandler } = {},
+): Promise<Running> {
   const toProxy = new PassThrough();
   const fromProxy = new PassThrough();
   const errors = new PassThrough();
@@ -204,6 +206,32 @@ describe('runMcpProxy (stdio gateway)', () => {
     expect(stdout()).toContain('{"jsonrpc":"2.0","id":"hexgate-proxy/1","error":{"code":-32600');
     expect(calls).toEqual([]);
     expect(decisions.map((d) => d.decision.tool)).toEqual(['calls']);
+  });
+
+  it('never forwards a call the client cancelled while it was being decided (an approver was still asked)', async () => {
+    let asked: () => void = () => {};
+    const asking = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    let approve: (answer: boolean) => void = () => {};
+    const approvalHandler = () => {
+      asked();
+      return new Promise<boolean>((resolve) => {
+        approve = resolve;
+      });
+    };
+    const { client, stderr } = await startProxy({ approvalHandler });
+    const abort = new AbortController();
+
+    const call = client.callTool({ name: 'transfer', arguments: { amount: 50 } }, undefined, { signal: abort.signal });
+    await asking;
+    abort.abort(); // the client sends notifications/cancelled for the call
+    await expect(call).rejects.toThrow(/abort/i);
+    approve(true); // too late: nobody is waiting for this call any more
+    await new Promise((resolve) => setImmediate(resolve)); // the proxy is done with it (no timers on that path)
+
+    expect(await ran(client)).toEqual([]);
+    expect(stderr()).toMatch(/did not forward tools\/call \d+: the client cancelled it/);
   });
 
   it('refuses a user it could not decide for, before launching anything', async () => {

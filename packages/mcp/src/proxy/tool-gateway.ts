@@ -50,6 +50,12 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
   let nextInternal = 0;
   let refreshing: Promise<void> | undefined;
   const reported = new Set<string>();
+  /**
+   * Ids of the tools/call requests being decided (pin check, policy, approver). A
+   * cancellation from the client removes its id: that call is then never forwarded,
+   * even if an approver says yes later.
+   */
+  const deciding = new Set<RequestId>();
 
   const reply = (id: RequestId, result: CallToolResult) => toClient({ jsonrpc: '2.0', id, result });
   const replyError = (id: RequestId, code: ErrorCode, message: string) =>
@@ -159,6 +165,7 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
     }
     const verdict = await decideCall(ctx, { tool: name, args: raw ?? {}, user });
     if ('result' in verdict) return reply(id, verdict.result);
+    if (!deciding.has(id)) return log(`did not forward tools/call ${JSON.stringify(id)}: the client cancelled it`);
     // The tool runs in the server process: traced as delegated, not as an execution here.
     recordForwarded(verdict);
     toServer({ ...message, params: { ...params, arguments: verdict.run } } as JSONRPCMessage);
@@ -189,16 +196,20 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
             args: params.arguments,
             requestId: message.id,
           };
+          deciding.add(message.id);
           traceMcpCall(call, () =>
-            handleCall(message.id, params, message).catch((e) =>
-              reply(
-                message.id,
-                gatewayDenial(String(params.name), `proxy error: ${(e as Error)?.message ?? e}`, params.arguments),
-              ),
-            ),
+            handleCall(message.id, params, message)
+              .catch((e) =>
+                reply(
+                  message.id,
+                  gatewayDenial(String(params.name), `proxy error: ${(e as Error)?.message ?? e}`, params.arguments),
+                ),
+              )
+              .finally(() => deciding.delete(message.id)),
           );
           return;
         }
+        if (message.method === 'notifications/cancelled') deciding.delete(params.requestId as RequestId);
         if (message.method === 'tools/list' && 'id' in message) clientLists.add(message.id);
         if (message.method === 'initialize' && 'id' in message) initializeId = message.id;
       }
