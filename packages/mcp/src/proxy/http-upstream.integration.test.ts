@@ -2,14 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { type DecisionEvent, InvalidOptionsError, type User } from '@hexgate/core';
+import { InvalidOptionsError, type User } from '@hexgate/core';
 import { testPolicy } from '@hexgate/core/testing';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { text } from '../__fixtures__/connect.ts';
 import { type HttpMcpServer, startHttpMcpServer } from '../__fixtures__/http-server.ts';
+import { startProxy as startProxyOn, stopProxies } from '../__fixtures__/proxy-run.ts';
 import { runMcpProxy } from '../index.ts';
 
 const policy = testPolicy(`
@@ -36,30 +35,20 @@ roles:
 
 const TOKEN = 'Bearer s3cret-token-for-tests';
 
-interface Running {
-  client: Client;
-  /** Connects the client (startProxy does unless told not to). */
-  connect: () => Promise<void>;
-  decisions: DecisionEvent[];
-  stderr: () => string;
-  /** The client hangs up (closes the proxy's stdin); resolves with the proxy's exit code. */
-  stop: () => Promise<number>;
-  exit: Promise<number>;
-}
-
-const cleanups: (() => Promise<unknown>)[] = [];
+const servers: HttpMcpServer[] = [];
 afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
+  await stopProxies();
+  await Promise.all(servers.splice(0).map((s) => s.kill()));
 });
 
 async function remote(options: { token?: string } = {}): Promise<HttpMcpServer> {
   const server = await startHttpMcpServer(options);
-  cleanups.push(() => server.kill());
+  servers.push(server);
   return server;
 }
 
-/** runMcpProxy in-process on in-memory pipes in front of a remote server, with a real MCP client on the other side. */
-async function startProxy(
+/** A proxy in front of `server`, with a real MCP client connected to it unless `connect: false`. */
+const startProxy = (
   server: HttpMcpServer,
   options: {
     user?: User;
@@ -68,46 +57,10 @@ async function startProxy(
     signal?: AbortSignal;
     connect?: boolean;
   } = {},
-): Promise<Running> {
-  const { connect = true, ...proxyOptions } = options;
-  const toProxy = new PassThrough();
-  const fromProxy = new PassThrough();
-  let errText = '';
-  const errors = new PassThrough();
-  errors.on('data', (d) => {
-    errText += String(d);
-  });
-  const decisions: DecisionEvent[] = [];
-  const exit = runMcpProxy({
-    policy,
-    url: server.url,
-    stdin: toProxy,
-    stdout: fromProxy,
-    stderr: errors,
-    onDecision: (e) => decisions.push(e),
-    ...proxyOptions,
-  });
-  const client = new Client({ name: 'http-proxy-test', version: '1.0.0' });
-  let stopped: Promise<number> | undefined;
-  const run: Running = {
-    client,
-    decisions,
-    connect: () => client.connect(new StdioServerTransport(fromProxy, toProxy)),
-    stderr: () => errText,
-    exit,
-    stop: () => {
-      stopped ??= (async () => {
-        await client.close();
-        toProxy.end();
-        return exit;
-      })();
-      return stopped;
-    },
-  };
-  cleanups.push(run.stop);
-  if (connect) await run.connect();
-  return run;
-}
+) => {
+  const { connect, ...proxyOptions } = options;
+  return startProxyOn({ policy, url: server.url, ...proxyOptions }, { connect });
+};
 
 describe('runMcpProxy in front of a remote Streamable HTTP server', () => {
   it('forwards allowed calls with the decided arguments; denials and approvals never reach the server', async () => {

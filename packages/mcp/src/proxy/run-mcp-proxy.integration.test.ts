@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { type ApprovalHandler, type DecisionEvent, loadPolicySync, type User } from '@hexgate/core';
+import { type ApprovalHandler, loadPolicySync, type User } from '@hexgate/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { text } from '../__fixtures__/connect.ts';
+import { startProxy as startProxyOn, stopProxies } from '../__fixtures__/proxy-run.ts';
 import { runMcpProxy, toolDefinitionHash } from '../index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,71 +21,13 @@ const policy = loadPolicySync(POLICY_FILE);
 // The child server is plain TypeScript run through tsx, like `npx some-mcp-server` would be.
 const serverCommand = [process.execPath, '--import', 'tsx', SERVER] as const;
 
-interface Running {
-  client: Client;
-  decisions: DecisionEvent[];
-  stderr: () => string;
-  /** Raw traffic, beside the client: a message written to the proxy's stdin, and everything it wrote to stdout. */
-  send: (message: object) => void;
-  stdout: () => string;
-  stop: () => Promise<number>;
-}
+afterEach(stopProxies);
 
-const running: Running[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((r) => r.stop()));
-});
-
-/** runMcpProxy in-process on in-memory pipes, with a real child-process server behind it. */
-async function startProxy(
-  options: { user?: User; pinFile?: string; approvalHandler?: ApprovalHandler } = {},
-): Promise<Running> {
-  const toProxy = new PassThrough();
-  const fromProxy = new PassThrough();
-  const errors = new PassThrough();
-  let errText = '';
-  errors.on('data', (d) => {
-    errText += String(d);
-  });
-  let outText = '';
-  fromProxy.on('data', (d) => {
-    outText += String(d);
-  });
-  const decisions: DecisionEvent[] = [];
+/** A proxy in front of a real child-process server. */
+const startProxy = (options: { user?: User; pinFile?: string; approvalHandler?: ApprovalHandler } = {}) => {
   const [command, ...args] = serverCommand;
-  const exit = runMcpProxy({
-    policy,
-    command,
-    args,
-    cwd: PKG_DIR,
-    stdin: toProxy,
-    stdout: fromProxy,
-    stderr: errors,
-    onDecision: (e) => decisions.push(e),
-    ...options,
-  });
-  // The client side of a stdio pipe is symmetric: read the proxy's stdout, write its stdin.
-  const client = new Client({ name: 'proxy-test', version: '1.0.0' });
-  await client.connect(new StdioServerTransport(fromProxy, toProxy));
-  let stopped: Promise<number> | undefined;
-  const run: Running = {
-    client,
-    decisions,
-    stderr: () => errText,
-    send: (message) => toProxy.write(`${JSON.stringify(message)}\n`),
-    stdout: () => outText,
-    stop: () => {
-      stopped ??= (async () => {
-        await client.close();
-        toProxy.end();
-        return exit;
-      })();
-      return stopped;
-    },
-  };
-  running.push(run);
-  return run;
-}
+  return startProxyOn({ policy, command, args, cwd: PKG_DIR, ...options });
+};
 
 async function ran(client: Client): Promise<{ tool: string; args: unknown }[]> {
   return JSON.parse(text(await client.callTool({ name: 'calls', arguments: {} })));
