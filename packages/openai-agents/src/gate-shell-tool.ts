@@ -8,7 +8,9 @@
  * as the command's stderr, in the shape of the SDK's own rejected shell call.
  *
  * A hosted shell (`environment: container_*`) runs at the provider, inside the
- * model call: nothing runs here, so it passes through unchanged.
+ * model call: nothing runs here, so it passes through unchanged. Which is which
+ * follows the SDK's own rule (`environment?.type ?? 'local'`), so every shell
+ * the SDK would run here is gated.
  */
 import type { Shell, ShellAction, ShellResult, ShellTool } from '@openai/agents';
 import { type CallSite, createCallGate, UNKNOWN_SITE } from './call-gate.ts';
@@ -18,7 +20,7 @@ import type { Gate } from './options.ts';
 
 export function gateShellTool(tool: ShellTool, agentName: string, gate: Gate): ShellTool {
   const original = tool.shell;
-  if (!original || (tool.environment !== undefined && tool.environment.type !== 'local')) return tool;
+  if (!original || (tool.environment?.type ?? 'local') !== 'local') return tool;
   const flow = createCallGate(gate, tool.name, agentName);
   // `Shell.run` gets only the action: where it runs is noted when the call starts, keyed by that action.
   const sites = new WeakMap<object, CallSite>();

@@ -217,6 +217,21 @@ describe('shell tool', () => {
     });
   });
 
+  it('a shell tool whose environment names no type is local (the SDK runs it here), so it is gated', async () => {
+    await using tmp = await tempDir();
+    const { shell, runs } = recordingShell(tmp.dir);
+    // A literal ShellTool: the SDK treats `environment?.type ?? 'local'` as local and runs `shell`.
+    const literal = { type: 'shell', name: 'shell', environment: {}, shell, needsApproval: async () => false };
+    const model = new ScriptedModel([[shellCall('s1', ['touch pwned'])], [assistantMessage('done')]]);
+    const agent = new Agent({ name: 'devbox', model, tools: [literal as unknown as Tool] });
+
+    await new HexgateRunner({ enforcer: localEnforcer(), tracingDisabled: true }).run(agent, 'go', { user: dana });
+
+    expect(runs).toEqual([]);
+    expect(existsSync(join(tmp.dir, 'pwned'))).toBe(false);
+    expect(stderrOf(model, 's1')).toMatch(/^\[policy_denied\] Tool 'shell'/);
+  });
+
   it('a hosted shell (container environment) runs at the provider and passes through unchanged', () => {
     const hosted = shellTool({ environment: { type: 'container_auto' } });
     const agent = new Agent({ name: 'hosted', tools: [hosted] });
