@@ -13,7 +13,11 @@
  * the run context, then `screenshot()` for the call's result. The gate learns
  * the call's actions and call id when the call starts (`call-starts.ts`), and
  * maps each method call to the next action, which it runs with the decided
- * snapshot's fields.
+ * snapshot's fields. The call in progress is bound to the async chain the SDK
+ * emits the start event from and then calls the methods from, not to the run
+ * context: the SDK hands parallel agent-tool runs of one agent the same run
+ * context (and so the same computer), so two calls can be in flight on one run
+ * context at once. A method call outside such a chain does nothing.
  *
  * A blocked call runs none of its actions and its result is a blank 1x1 image,
  * the one the SDK itself returns for rejected and aborted computer calls. The
@@ -21,9 +25,10 @@
  * model only for approvals rejected through the run state (the SDK's rejection
  * path adds it as a message); a denial is visible in `onDecision` and traces.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FrozenArgs } from '@hexgate/core';
 import type { ComputerTool, RunContext } from '@openai/agents';
-import { computerActions } from './approvals.ts';
+import { computerActions, tryHash } from './approvals.ts';
 import { type CallGate, createCallGate, type Verdict } from './call-gate.ts';
 import { onCallStart } from './call-starts.ts';
 import { approvalFields } from './local-approval.ts';
@@ -48,25 +53,27 @@ const METHODS = {
   drag: { type: 'drag', arity: 1, args: (a: Action) => [(a.path as Action[]).map((p) => [p.x, p.y])] },
 } as const;
 
-/** One computer call in progress: its actions, decided once, consumed in order. */
+/** One computer call in progress: its actions, decided once, consumed in order, until its screenshot ends it. */
 interface ComputerCall {
+  readonly runContext: RunContext<any>;
   readonly callId: string | undefined;
   readonly actions: readonly unknown[];
   verdicts?: Promise<readonly Verdict[]>;
   cleared: boolean;
   next: number;
+  ended: boolean;
 }
 
 export function gateComputerTool(tool: ComputerTool<any, any>, agentName: string, gate: Gate): ComputerTool<any, any> {
   const flow = createCallGate(gate, tool.name, agentName, { perArgs: true });
-  // A run executes its computer calls one at a time, so the call in progress is keyed by its run context.
-  const calls = new WeakMap<object, ComputerCall>();
+  // The call in progress in this async chain (see the header): set by its start event.
+  const current = new AsyncLocalStorage<ComputerCall>();
   const gatedOf = new WeakMap<Computer, Computer>();
   const originalOf = new WeakMap<Computer, Computer>();
   const wrap = (original: Computer): Computer => {
     let gated = gatedOf.get(original);
     if (!gated) {
-      gated = gatedComputer(original, flow, calls);
+      gated = gatedComputer(original, flow, current);
       gatedOf.set(original, gated);
       originalOf.set(gated, original);
     }
@@ -78,7 +85,14 @@ export function gateComputerTool(tool: ComputerTool<any, any>, agentName: string
     ...approvalFields(tool, flow, () => undefined), // no `onApproval` on computer tools
   };
   onCallStart(copy, (runContext, toolCall) =>
-    calls.set(runContext, { callId: toolCall.callId, actions: computerActions(toolCall), cleared: false, next: 0 }),
+    current.enterWith({
+      runContext,
+      callId: toolCall.callId,
+      actions: computerActions(toolCall),
+      cleared: false,
+      next: 0,
+      ended: false,
+    }),
   );
   return copy as ComputerTool<any, any>;
 }
@@ -96,18 +110,29 @@ function gatedConfig(config: any, wrap: (c: Computer) => Computer, unwrap: (c: C
   return wrap(config);
 }
 
-function gatedComputer(original: Computer, flow: CallGate, calls: WeakMap<object, ComputerCall>): Computer {
-  /** The call a method belongs to, decided once: every action before the first runs, stopping at a blocked one. */
-  const decided = (call: ComputerCall, runContext: RunContext<any>) =>
+function gatedComputer(original: Computer, flow: CallGate, current: AsyncLocalStorage<ComputerCall>): Computer {
+  /** The call a method call belongs to: the one that started in this async chain, for this run, and is not over. */
+  const callFor = (runContext: RunContext<any> | undefined): ComputerCall | undefined => {
+    const call = current.getStore();
+    return call && !call.ended && call.runContext === runContext ? call : undefined;
+  };
+
+  /** The call's actions, decided once: every action before the first runs, stopping at a blocked one. */
+  const decided = (call: ComputerCall) =>
     (call.verdicts ??= (async () => {
+      const site = { runContext: call.runContext, callId: call.callId };
+      // Identical actions (TAB, TAB) are one request to the policy and to the reviewer: decided once.
+      const byHash = new Map<string, Verdict>();
       const verdicts: Verdict[] = [];
       for (const action of call.actions) {
-        const verdict = await flow.decide(action, { runContext, callId: call.callId });
+        const hash = tryHash(action);
+        const verdict = (hash !== undefined && byHash.get(hash)) || (await flow.decide(action, site));
+        if (hash !== undefined) byHash.set(hash, verdict);
         verdicts.push(verdict);
         if (!verdict.runs) break;
       }
       call.cleared = verdicts.length === call.actions.length && verdicts.every((v) => v.runs);
-      if (!call.cleared) for (const verdict of verdicts) flow.record(verdict); // none of them runs
+      if (!call.cleared) for (const verdict of new Set(verdicts)) flow.record(verdict); // none of them runs
       return verdicts;
     })());
 
@@ -138,9 +163,9 @@ function gatedComputer(original: Computer, flow: CallGate, calls: WeakMap<object
     const spec = METHODS[method];
     return async (...params: unknown[]) => {
       const runContext = params[spec.arity] as RunContext<any> | undefined;
-      const call = runContext ? calls.get(runContext) : undefined;
-      if (!call || !runContext) return refuse(spec.type, runContext, UNANNOUNCED);
-      const verdicts = await decided(call, runContext);
+      const call = callFor(runContext);
+      if (!call) return refuse(spec.type, runContext, UNANNOUNCED);
+      const verdicts = await decided(call);
       if (!call.cleared) return; // blocked: nothing of this call runs
       const index = advance(call, verdicts, spec.type);
       // The SDK called a method the call's actions do not account for: fail closed.
@@ -158,13 +183,13 @@ function gatedComputer(original: Computer, flow: CallGate, calls: WeakMap<object
       return original.dimensions;
     },
     async screenshot(runContext?: RunContext<any>) {
-      const call = runContext ? calls.get(runContext) : undefined;
-      if (!call || !runContext) {
+      const call = callFor(runContext);
+      if (!call) {
         refuse('screenshot', runContext, UNANNOUNCED);
         return BLANK_SCREENSHOT;
       }
-      calls.delete(runContext); // the capture ends the call
-      const verdicts = await decided(call, runContext);
+      call.ended = true; // the capture ends the call
+      const verdicts = await decided(call);
       if (!call.cleared) return BLANK_SCREENSHOT;
       advance(call, verdicts);
       return original.screenshot(runContext);

@@ -13,7 +13,7 @@ import {
   shellTool,
   type Tool,
 } from '@openai/agents';
-import { assistantMessage, ScriptedModel } from '@openai/agents/testing';
+import { assistantMessage, functionCall, modelResponder, ScriptedModel } from '@openai/agents/testing';
 import { describe, expect, it } from 'vitest';
 import {
   computerCall,
@@ -363,6 +363,68 @@ describe('computer tool', () => {
       if (!approve)
         expect(messagesSeenByModel(model).join('\n')).toMatch(/\[approval_required\] Tool 'computer_use_preview'/);
     }
+  });
+
+  it('identical actions in one call are one request: approving the call runs each of them', async () => {
+    const { computer, actions } = recordingComputer();
+    const tab = { type: 'keypress', keys: ['TAB'] };
+    const model = new ScriptedModel([[computerCall('c1', [tab, tab])], [assistantMessage('done')]]);
+    const agent = new Agent({ name: 'browser-bot', model, tools: [computerTool({ computer })] });
+    const rec = localEnforcer();
+    const runner = new HexgateRunner({ enforcer: rec, tracingDisabled: true });
+
+    const paused = await runner.run(agent, 'go', { user: olga });
+    paused.state.approve(paused.interruptions[0]!);
+    await runner.run(agent, paused.state, { user: olga });
+
+    expect(actions).toEqual([
+      ['keypress', ['TAB']],
+      ['keypress', ['TAB']],
+    ]);
+    expect(localOutputSeenByModel(model, 'c1')?.output.data).toBe(`data:image/png;base64,${SCREEN}`);
+    expect(rec.approvals.map((a) => a.status)).toEqual(['requested', 'approved']);
+  });
+
+  it('two agent-tool runs of one worker at once (the SDK gives both the same run context): each call runs its own actions', async () => {
+    const { computer, actions } = recordingComputer();
+    // The worker moves to 1,1 when asked for "one", to 2,2 when asked for "two".
+    const respond = modelResponder(({ request }) => {
+      const input = request.input as Record<string, any>[];
+      if (input.some((i) => i.type === 'computer_call_result')) return [assistantMessage('moved')];
+      const n = JSON.stringify(input).includes('one') ? 1 : 2;
+      return [computerCall(`c${n}`, [{ type: 'move', x: n, y: n }])];
+    });
+    const worker = new Agent({
+      name: 'worker',
+      model: new ScriptedModel([respond, respond, respond, respond]),
+      tools: [computerTool({ computer })],
+    });
+    const boss = new Agent({
+      name: 'boss',
+      model: new ScriptedModel([
+        [
+          functionCall('worker', { input: 'one' }, { callId: 'w1' }),
+          functionCall('worker', { input: 'two' }, { callId: 'w2' }),
+        ],
+        [assistantMessage('done')],
+      ]),
+      tools: [worker.asTool({ toolName: 'worker', toolDescription: 'moves the pointer' })],
+    });
+    const rec = localEnforcer();
+
+    const result = await new HexgateRunner({ enforcer: rec, tracingDisabled: true }).run(boss, 'go', { user: dana });
+
+    expect(result.finalOutput).toBe('done');
+    expect(actions.map(String).sort()).toEqual(['move,1,1', 'move,2,2']);
+    expect(
+      rec.decisions
+        .filter((d) => d.decision.tool === 'computer_use_preview')
+        .map((d) => [d.decision.outcome, d.args])
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual([
+      ['allow', { type: 'move', x: 1, y: 1 }],
+      ['allow', { type: 'move', x: 2, y: 2 }],
+    ]);
   });
 
   it('works with a computer created per run by an initializer, and disposes the one it created', async () => {

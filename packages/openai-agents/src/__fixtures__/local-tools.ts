@@ -39,6 +39,7 @@ roles:
         mode: allow
         constraints:
           - 'args.type in ["click", "move", "screenshot"]'
+      worker: { mode: allow } # an agent used as a tool
   ops:
     tools:
       shell:
