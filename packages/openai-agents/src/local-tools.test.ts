@@ -13,6 +13,7 @@ import {
   shellTool,
   type Tool,
 } from '@openai/agents';
+import { SandboxAgent } from '@openai/agents/sandbox';
 import { assistantMessage, functionCall, modelResponder, ScriptedModel } from '@openai/agents/testing';
 import { describe, expect, it } from 'vitest';
 import {
@@ -494,6 +495,16 @@ describe('users', () => {
     expect(runs).toEqual([]);
     expect(result.output[0]!.stderr).toMatch(/^\[policy_denied\].*user is unknown/);
     expect(rec.decisions.map((d) => [d.decision.outcome, d.decision.userId])).toEqual([['deny', undefined]]);
+  });
+});
+
+describe('sandbox agents', () => {
+  it('are refused: their capability tools (exec_command, apply_patch...) are added at run time, outside the gated copy', () => {
+    const agent = new SandboxAgent({ name: 'sandboxed', instructions: 'work in the sandbox' });
+    expect(() => wrapOpenAIAgent(agent, { enforcer: localEnforcer() })).toThrow(/sandbox agent 'sandboxed'/);
+    // Also when it is only reachable through a handoff.
+    const triage = new Agent({ name: 'triage', handoffs: [agent] });
+    expect(() => new HexgateRunner({ enforcer: localEnforcer() }).gated(triage)).toThrow(TypeError);
   });
 });
 

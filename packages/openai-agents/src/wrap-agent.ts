@@ -9,6 +9,8 @@
  * Hosted tools (web search, file search, code interpreter, hosted MCP, a shell
  * with a `container_*` environment...) run at the provider, inside the model
  * call: nothing reaches this process before they run, so they pass through.
+ * Sandbox agents are refused: the SDK adds their capability tools to a copy it
+ * makes when the run starts, which no gate sees.
  */
 import { Agent, type FunctionTool, type Tool } from '@openai/agents';
 import { agentToolSource } from './agent-tool-source.ts';
@@ -48,6 +50,11 @@ export function wrapWithGate<TAgent extends AnyAgent>(
     const cached = cache.get(original);
     if (cached) return cached;
     if (!(original instanceof Agent)) throw new TypeError('hexgate: expected an @openai/agents Agent');
+    if (isSandboxAgent(original))
+      throw new TypeError(
+        `hexgate: sandbox agent '${original.name}' cannot be gated: its capabilities add their tools ` +
+          '(exec_command, apply_patch...) when the run starts, outside the gated copy, so they would run undecided.',
+      );
     // New arrays everywhere: `clone` would otherwise share the original's lists.
     const copy = original.clone({
       tools: [],
@@ -66,6 +73,19 @@ export function wrapWithGate<TAgent extends AnyAgent>(
     return copy;
   };
   return wrap(agent) as TAgent;
+}
+
+/**
+ * The SDK's own test (`isSandboxAgent`, an own brand symbol set to true). The
+ * symbol is not exported (and a second copy of the SDK would have another), so
+ * it is recognised by its description.
+ */
+function isSandboxAgent(agent: AnyAgent): boolean {
+  return Object.getOwnPropertySymbols(agent).some(
+    (symbol) =>
+      symbol.description === 'openai.agents.sandbox_agent' &&
+      (agent as unknown as Record<symbol, unknown>)[symbol] === true,
+  );
 }
 
 /**
