@@ -136,7 +136,10 @@ function interruptedCall(raw: RunToolApprovalItem['rawItem']): InterruptedCall |
  * answered through `state.approve(...)` / `state.reject(...)`:
  * - the request made in another process (no binding in memory, e.g. a
  *   RunState resumed elsewhere) is decided again on the arguments the reviewer
- *   saw, and bound to them, so the gated executor can check the call against it;
+ *   saw, and bound to them, so the gated executor can check the call against it.
+ *   Only for the user the run state carries (who asked), and only when that is
+ *   the user resuming: without one, nothing tells that the resuming user asked
+ *   (in this process the request may be bound to another user), so nothing is bound;
  * - a rejected call is reported as `rejected` and its model text queued for the
  *   run's `toolErrorFormatter`: the SDK never calls the tool of a rejected call,
  *   so this is the only place that sees it.
@@ -151,24 +154,24 @@ export function settleAnswers(gate: Gate, state: RunState<any, any>, owns: (agen
     const answer = context.isToolApproved({ toolName, callId: call.callId });
     if (answer === undefined) continue; // unanswered: the SDK pauses on it again
     const user = resolveUser(context);
-    // Requested for another user's run (the state carries who started it): an approval never transfers.
-    const requester = carriedUser(context);
-    const foreign = requester !== undefined && requester.id !== user?.id;
-    const bindings: [string, Binding][] = [];
+    // Who asked, as the state carries it: an approval never transfers to another user, nor from an unknown one.
+    const askedBySameUser = user !== undefined && carriedUser(context)?.id === user.id;
+    const bindings = new Map<string, Binding>(); // identical actions of a computer call share one
     for (const payload of call.payloads) {
       const key = ApprovalBook.key(user?.id, toolName, approvalSlot(call.callId, payload, call.perArgs));
       let binding = gate.book.peek(key);
       if (!binding) {
-        if (foreign) continue;
+        // A rejection can only stop a call: it is settled whoever resumes.
+        if (answer !== false && !askedBySameUser) continue;
         const again = gate.enforcer.decide({ tool: toolName, args: payload, agentName: item.agent.name, user });
         // Not a policy approval (the tool's own `needsApproval`): nothing of ours to settle.
         if (again.decision.effective !== 'approval_required' || !again.args) continue;
         binding = { decision: again.decision, args: again.args, hash: tryHash(again.args) ?? '' };
         gate.book.bind(key, binding);
       }
-      bindings.push([key, binding]);
+      bindings.set(key, binding);
     }
-    if (answer !== false || bindings.length === 0) continue;
+    if (answer !== false || bindings.size === 0) continue;
     const rejection = { status: 'rejected', reason: 'rejected through the run state' } as const;
     for (const [key, binding] of bindings) {
       gate.book.take(key);
@@ -176,6 +179,7 @@ export function settleAnswers(gate: Gate, state: RunState<any, any>, owns: (agen
       // The tool never runs, and this resumed run is the only one that knows: its trace gets the guardrail.
       recordDecision(binding.decision, binding.args, { approval: rejection });
     }
-    gate.book.noteRejection(ApprovalBook.key(user?.id, toolName, call.callId), textFor(gate, bindings[0]![1].decision));
+    const [first] = bindings.values();
+    gate.book.noteRejection(ApprovalBook.key(user?.id, toolName, call.callId), textFor(gate, first!.decision));
   }
 }

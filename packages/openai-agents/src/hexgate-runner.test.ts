@@ -254,6 +254,35 @@ describe('HexgateRunner: approvals through the SDK (interruptions)', () => {
     expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[approval_required\]/);
   });
 
+  it('nor when the run context is the application’s own (no user carried in it)', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const runner = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+
+    const paused = await runner.run(agent, 'refund 80', { user: sam, context: { tenant: 't1' } });
+    paused.state.approve(paused.interruptions[0]!);
+    await runner.run(agent, paused.state, { user: { id: 'mallory', roles: ['support'] } });
+
+    expect(executions).toEqual([]);
+    expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[approval_required\]/);
+  });
+
+  it('a resume elsewhere counts an approval only for the user carried in the run state (none carried: no one)', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const first = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+    const saved = (await first.run(agent, 'refund 80', { user: sam, context: { tenant: 't1' } })).state.toString();
+    const restored = await RunState.fromString(agent, saved);
+    restored.approve(restored.getInterruptions()[0]!);
+
+    const second = new HexgateRunner({ enforcer: enforcer(), tracingDisabled: true });
+    await second.run(agent, restored, { user: sam });
+
+    // Who asked is unknown here, so the approval cannot be tied to sam: the call stays blocked.
+    expect(executions).toEqual([]);
+    expect(toolOutputSeenByModel(model, 'r1')).toMatch(/^\[approval_required\]/);
+  });
+
   it('a sticky alwaysApprove does not extend to later calls with other arguments', async () => {
     const model = new ScriptedModel([
       [functionCall('refund', { order_id: 'A-1', amount: 80 }, { callId: 'r1' })],
