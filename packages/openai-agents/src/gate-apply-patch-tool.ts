@@ -21,12 +21,14 @@ type Result = Awaited<ReturnType<Editor['createFile']>>;
 export function gateApplyPatchTool(tool: ApplyPatchTool, agentName: string, gate: Gate): ApplyPatchTool {
   const original = tool.editor;
   const flow = createCallGate(gate, tool.name, agentName);
-  // The editor gets the run context but no call id: that is noted when the call starts, keyed by the operation.
+  // The editor gets the run context but no call id: that is noted when the call starts, keyed by the
+  // operation, and used once (the SDK calls the editor right after the start event, for every start).
   const callIds = new WeakMap<object, string>();
   const gatedMethod =
     (method: Method) =>
     async (operation: ApplyPatchOperation, context?: Context): Promise<Result> => {
       const site = { runContext: context?.runContext, callId: callIds.get(operation) };
+      callIds.delete(operation);
       const verdict = await flow.decide(operation, site);
       // The SDK picked `method` from `operation.type`, which the snapshot shares.
       const run = (args: unknown) =>

@@ -22,11 +22,14 @@ export function gateShellTool(tool: ShellTool, agentName: string, gate: Gate): S
   const original = tool.shell;
   if (!original || (tool.environment?.type ?? 'local') !== 'local') return tool;
   const flow = createCallGate(gate, tool.name, agentName);
-  // `Shell.run` gets only the action: where it runs is noted when the call starts, keyed by that action.
+  // `Shell.run` gets only the action: where it runs is noted when the call starts, keyed by that action,
+  // and used once (the SDK calls `run` right after the start event, for every start).
   const sites = new WeakMap<object, CallSite>();
   const shell: Shell = {
     run: async (action) => {
-      const verdict = await flow.decide(action, sites.get(action) ?? UNKNOWN_SITE);
+      const site = sites.get(action) ?? UNKNOWN_SITE;
+      sites.delete(action);
+      const verdict = await flow.decide(action, site);
       return flow.execute(verdict, (args) => original.run(args as unknown as ShellAction), blockedResult);
     },
   };

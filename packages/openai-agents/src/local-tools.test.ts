@@ -9,6 +9,7 @@ import {
   Runner,
   RunState,
   run,
+  type ShellAction,
   setTracingDisabled,
   shellTool,
   type Tool,
@@ -482,6 +483,24 @@ describe('users', () => {
 
     expect(runs.map((r) => r.action.commands)).toEqual([['echo hi']]);
     expect(rec.decisions.map((d) => [d.decision.userId, d.decision.outcome])).toEqual([['dana', 'allow']]);
+  });
+
+  it('a call start is used once: the same action handed to the shell again, outside the run, is not that run’s', async () => {
+    await using tmp = await tempDir();
+    const model = new ScriptedModel([[shellCall('s1', ['echo hi'])], [assistantMessage('done')]]);
+    const { agent, runs } = shellAgent(model, tmp.dir);
+    let sdkAction: ShellAction | undefined; // the object the SDK handed the shell
+    agent.on('agent_tool_start', (_context, _tool, { toolCall }) => {
+      sdkAction = (toolCall as { action: ShellAction }).action;
+    });
+    const gated = wrapOpenAIAgent(agent, { enforcer: localEnforcer() });
+    await new Runner({ tracingDisabled: true }).run(gated, 'go', { context: { user: dana } });
+
+    // Whoever holds that action (dana's, allowed) cannot run it again as part of dana's run.
+    const result = await (gated.tools[0] as Extract<Tool, { type: 'shell' }>).shell!.run(sdkAction!);
+
+    expect(runs).toHaveLength(1);
+    expect(result.output[0]!.stderr).toMatch(/^\[policy_denied\].*user is unknown/);
   });
 
   it('fails closed when the call cannot be tied to a run and no user is in scope', async () => {
