@@ -41,6 +41,9 @@ type Action = Record<string, any>;
 const BLANK_SCREENSHOT =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==';
 
+/** What a call without actions does: the SDK still captures the screen and returns it. */
+const SCREENSHOT_ONLY: readonly unknown[] = Object.freeze([Object.freeze({ type: 'screenshot' })]);
+
 /** Each action method, the action type the SDK calls it for and its arguments from the action (the SDK's mapping). */
 const METHODS = {
   click: { type: 'click', arity: 3, args: (a: Action) => [a.x, a.y, a.button] },
@@ -84,16 +87,17 @@ export function gateComputerTool(tool: ComputerTool<any, any>, agentName: string
     computer: gatedConfig(tool.computer, wrap, (c) => originalOf.get(c) ?? c),
     ...approvalFields(tool, flow, () => undefined), // no `onApproval` on computer tools
   };
-  onCallStart(copy, (runContext, toolCall) =>
+  onCallStart(copy, (runContext, toolCall) => {
+    const actions = computerActions(toolCall);
     current.enterWith({
       runContext,
       callId: toolCall.callId,
-      actions: computerActions(toolCall),
+      actions: actions.length > 0 ? actions : SCREENSHOT_ONLY, // decided as the screenshot it is
       cleared: false,
       next: 0,
       ended: false,
-    }),
-  );
+    });
+  });
   return copy as ComputerTool<any, any>;
 }
 

@@ -367,6 +367,18 @@ describe('computer tool', () => {
     }
   });
 
+  it('a call with no actions still captures the screen: it is decided as a screenshot', async () => {
+    const { computer } = recordingComputer();
+    const model = new ScriptedModel([[computerCall('c0', [])], [assistantMessage('done')]]);
+    const agent = new Agent({ name: 'browser-bot', model, tools: [computerTool({ computer })] });
+    const rec = localEnforcer();
+
+    await new HexgateRunner({ enforcer: rec, tracingDisabled: true }).run(agent, 'go', { user: guest });
+
+    expect(localOutputSeenByModel(model, 'c0')?.output.data).toMatch(BLANK_IMAGE);
+    expect(rec.decisions.map((d) => [d.decision.outcome, d.args])).toEqual([['deny', { type: 'screenshot' }]]);
+  });
+
   it('identical actions in one call are one request: approving the call runs each of them', async () => {
     const { computer, actions } = recordingComputer();
     const tab = { type: 'keypress', keys: ['TAB'] };
