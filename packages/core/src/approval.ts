@@ -26,19 +26,42 @@ export interface ApprovalAnswer {
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 
+export interface AskApprovalOptions {
+  /** How long the handler may take (default 5 minutes); then the call is `expired`. */
+  readonly timeoutMs?: number;
+  /**
+   * The caller's own cancellation (e.g. the MCP request's `extra.signal`).
+   * Aborting it rejects the call (it never runs, even if the handler later
+   * says yes) and aborts the signal the handler was given.
+   */
+  readonly signal?: AbortSignal;
+}
+
 export async function askApproval(
   handler: ApprovalHandler,
   request: Omit<ApprovalRequest, 'signal'>,
-  options: { timeoutMs?: number } = {},
+  options: AskApprovalOptions = {},
 ): Promise<ApprovalAnswer> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+  const cancelled: ApprovalAnswer = {
+    approved: false,
+    status: 'rejected',
+    reason: 'the call was cancelled before it was approved',
+  };
+  if (options.signal?.aborted) return cancelled;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<ApprovalAnswer>((resolve) => {
+  let onCancel: (() => void) | undefined;
+  const stopped = new Promise<ApprovalAnswer>((resolve) => {
     timer = setTimeout(() => {
       controller.abort();
       resolve({ approved: false, status: 'expired', reason: `approval timed out after ${timeoutMs} ms` });
     }, timeoutMs);
+    onCancel = () => {
+      controller.abort();
+      resolve(cancelled);
+    };
+    options.signal?.addEventListener('abort', onCancel, { once: true });
   });
   const answer = (async (): Promise<ApprovalAnswer> => {
     try {
@@ -55,8 +78,11 @@ export async function askApproval(
     }
   })();
   try {
-    return await Promise.race([answer, timeout]);
+    const result = await Promise.race([answer, stopped]);
+    // A yes that raced a cancellation still loses: the caller no longer wants the call.
+    return result.approved && options.signal?.aborted ? cancelled : result;
   } finally {
     clearTimeout(timer);
+    if (onCancel) options.signal?.removeEventListener('abort', onCancel);
   }
 }

@@ -7,6 +7,7 @@ export {
   type ApprovalAnswer,
   type ApprovalHandler,
   type ApprovalRequest,
+  type AskApprovalOptions,
   askApproval,
   DEFAULT_APPROVAL_TIMEOUT_MS,
 } from './approval.ts';

@@ -45,7 +45,13 @@ const APPROVED: ApprovalInfo = Object.freeze({ status: 'approved' });
 
 export async function decideCall(
   ctx: GateContext,
-  call: { readonly tool: string; readonly args: unknown; readonly user: User | undefined },
+  call: {
+    readonly tool: string;
+    readonly args: unknown;
+    readonly user: User | undefined;
+    /** The request's cancellation: a call cancelled while its approval is pending never runs. */
+    readonly signal?: AbortSignal | undefined;
+  },
 ): Promise<CallVerdict> {
   const agentName = ctx.agentName();
   const { decision, args } = asCaller(call.user, () =>
@@ -66,7 +72,10 @@ export async function decideCall(
     const answer = await askApproval(
       ctx.approvalHandler,
       { decision, args, argsHash: hashArgs(args) },
-      ctx.approvalTimeoutMs !== undefined ? { timeoutMs: ctx.approvalTimeoutMs } : {},
+      {
+        ...(ctx.approvalTimeoutMs !== undefined ? { timeoutMs: ctx.approvalTimeoutMs } : {}),
+        ...(call.signal ? { signal: call.signal } : {}),
+      },
     );
     const { status, reason } = answer;
     ctx.enforcer.reportApproval({ status, decision, args, reason });

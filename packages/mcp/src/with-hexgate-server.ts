@@ -70,7 +70,7 @@ export function gateLowLevelServer(server: LowLevelServer, options: WithHexgateO
       };
       // One traced run per call; inside it the decision, then (if allowed) the traced execution.
       return traceMcpCall(call, async () => {
-        const verdict = await decideCall(ctx, { tool: name, args: raw ?? {}, user });
+        const verdict = await decideCall(ctx, { tool: name, args: raw ?? {}, user, signal: extra.signal });
         if ('result' in verdict) return verdict.result;
         const decided = { ...request, params: { ...request.params, arguments: verdict.run } };
         return runAllowed(verdict, () => asCaller(user, () => handler(decided, extra)));

@@ -177,6 +177,45 @@ describe('withHexgate(McpServer)', () => {
     expect(enforcer.approvals[1]?.argsHash).toBe(asked[0]?.argsHash);
   });
 
+  it('a call the client cancels while its approval is pending never runs, even if the approver then says yes', async () => {
+    const { server, calls } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    let approverSignal: AbortSignal | undefined;
+    let approve: (yes: boolean) => void = () => {};
+    const asked = new Promise<void>((announce) => {
+      withHexgate(server, {
+        policy: enforcer,
+        resolveUser,
+        approvalHandler: ({ signal }) => {
+          approverSignal = signal;
+          announce();
+          return new Promise<boolean>((resolve) => {
+            approve = resolve;
+          });
+        },
+      });
+    });
+    const client = await connect(server, { authInfo: operatorToken });
+    const cancel = new AbortController();
+
+    const call = client.callTool({ name: 'delete_file', arguments: { path: '/srv/tmp/old.log' } }, undefined, {
+      signal: cancel.signal,
+    });
+    await asked;
+    cancel.abort();
+    await expect(call).rejects.toThrow();
+    await expect.poll(() => approverSignal?.aborted).toBe(true);
+    approve(true);
+    // Another call on the same connection completes, so the cancelled one has been settled server-side.
+    await client.callTool({ name: 'read_file', arguments: { path: '/srv/a.txt' } });
+
+    expect(calls.map((c) => c.tool)).toEqual(['read_file']);
+    expect(enforcer.approvals.map((a) => [a.status, a.reason])).toEqual([
+      ['requested', undefined],
+      ['rejected', 'the call was cancelled before it was approved'],
+    ]);
+  });
+
   it('lists only the tools each caller could be allowed to call', async () => {
     const anonymous = buildServer();
     withHexgate(anonymous.server, { policy: recordingEnforcer({ policy: POLICY }), resolveUser });

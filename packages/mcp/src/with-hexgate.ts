@@ -124,6 +124,7 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
         tool: names.get(tool) ?? '',
         args: hasArgs ? withoutUndefined(params[0]) : {},
         user,
+        signal: extra.signal,
       });
       if ('result' in verdict) return { denied: verdict.result };
       // The callback receives the decided snapshot in place of the validated arguments.
@@ -181,7 +182,12 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
         // A malformed request (no name) is left to the SDK, which rejects it.
         const hidden = typeof name === 'string' && enforcer.mode === 'enforce' && !enforcer.couldCall(name, user);
         if (hidden) {
-          const verdict = await decideCall(ctx, { tool: name, args: request.params?.arguments ?? {}, user });
+          const verdict = await decideCall(ctx, {
+            tool: name,
+            args: request.params?.arguments ?? {},
+            user,
+            signal: extra.signal,
+          });
           if ('result' in verdict) return verdict.result;
         }
         return inner(request, extra);
