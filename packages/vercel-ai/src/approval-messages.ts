@@ -54,6 +54,23 @@ export function grantedApproval(
   return undefined;
 }
 
+/**
+ * How many tool calls in the history carry `toolCallId`. The SDK resolves an
+ * approval to the LAST call with the approval's `toolCallId`, so when a model
+ * reuses an id, the call that would run is not necessarily the one whose
+ * arguments the human saw next to the approval request.
+ */
+export function callsWithId(messages: readonly Message[], toolCallId: string): number {
+  let count = 0;
+  for (const message of messages) {
+    if (message.role !== 'assistant') continue;
+    for (const part of partsOf(message)) {
+      if (part.type === 'tool-call' && part.toolCallId === toolCallId) count++;
+    }
+  }
+  return count;
+}
+
 /** Every call the history shows as refused: a `false` approval answer or an `execution-denied` result. */
 export function refusedCalls(messages: readonly Message[]): Map<string, string | undefined> {
   const refused = new Map<string, string | undefined>();

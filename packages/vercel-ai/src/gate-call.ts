@@ -19,7 +19,7 @@ import {
   type User,
 } from '@hexgate/core';
 import { recordDecision } from '@hexgate/tracing';
-import { grantedApproval, refusedCalls } from './approval-messages.ts';
+import { callsWithId, grantedApproval, refusedCalls } from './approval-messages.ts';
 import {
   type ApprovalStore,
   approvalKey,
@@ -69,6 +69,27 @@ export interface Handoff {
 // they identify the call without a global cache that could leak or collide.
 const handoffs = new WeakMap<object, Map<string, Handoff>>();
 const scanned = new WeakMap<ApprovalStore, WeakSet<object>>();
+// The call ids already gated in one step (keyed, like the handoffs, on the
+// step's `messages` array). Unlike a handoff, an id stays here once the call
+// ran, so a later call of the same step with that id is still recognised.
+const gatedIds = new WeakMap<object, Set<string>>();
+
+/**
+ * Whether another call already uses this call's id: earlier in the
+ * conversation, or earlier in this step (a model can repeat ids). The SDK
+ * binds an approval to an id and resumes the LAST call with it, so with two
+ * calls a human could approve one and see the other run.
+ */
+function idInUse(call: GateCall): boolean {
+  const ids = gatedIds.get(call.messages) ?? new Set<string>();
+  gatedIds.set(call.messages, ids);
+  const used = ids.has(call.toolCallId) || callsWithId(call.messages, call.toolCallId) > 0;
+  ids.add(call.toolCallId);
+  return used;
+}
+
+const SHARED_ID =
+  'the call id is used by more than one tool call in this conversation, so an approval cannot be bound to this call';
 
 function handOff(call: GateCall, handoff: Omit<Handoff, 'tool' | 'input'>): void {
   const calls = handoffs.get(call.messages) ?? new Map<string, Handoff>();
@@ -141,6 +162,7 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
   try {
     const granted = grantedApproval(call.messages, call.toolCallId);
     if (!granted) {
+      const reusedId = idInUse(call);
       handOff(call, { enforcement, approved: false });
       if (decision.effective === 'allow') {
         if (!call.executes) recordDecision(decision, enforcement.args, { toolRan: true });
@@ -150,6 +172,9 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
         recordDecision(decision, enforcement.args ?? call.input);
         return { type: 'denied', reason: decisionText(decision) };
       }
+      // Asking a human is pointless when the approval could never be resumed
+      // for this call (see `idInUse`): refuse now instead.
+      if (reusedId) return refuseCall(options, call, enforcement, SHARED_ID);
       const pending: PendingApproval = { decision, args: enforcement.args };
       await approvalStore(options).set(approvalKey(decision.userId, call.toolCallId), pending);
       report(options, 'requested', pending);
@@ -162,14 +187,24 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
     const key = approvalKey(decision.userId, call.toolCallId);
     const pending = await store.get(key);
     const claimed = pending !== undefined && (await store.delete(key)) ? pending : undefined;
+    // The approval covers exactly the call that was decided: same tool, same
+    // agent, same arguments (the user is in the key).
+    const matches =
+      claimed !== undefined &&
+      claimed.decision.tool === call.tool &&
+      claimed.decision.agentName === decision.agentName &&
+      enforcement.args !== undefined &&
+      sameArgs(claimed.args, enforcement.args);
+    // Two calls with this id: the human may have approved the other one.
+    const unique = callsWithId(call.messages, call.toolCallId) === 1;
     const covered =
-      decision.effective === 'allow' ||
-      (decision.effective === 'approval_required' &&
-        claimed?.decision.tool === call.tool &&
-        enforcement.args !== undefined &&
-        sameArgs(claimed.args, enforcement.args));
+      unique && (decision.effective === 'allow' || (decision.effective === 'approval_required' && matches));
     if (covered) {
-      if (claimed) report(options, 'approved', claimed, granted.reason);
+      if (claimed) {
+        // An allowed call runs anyway; the approval it used up was for another call.
+        if (matches) report(options, 'approved', claimed, granted.reason);
+        else report(options, 'rejected', claimed, 'the resumed call is not the call that was approved');
+      }
       handOff(call, {
         enforcement,
         approved: true,
@@ -185,7 +220,9 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
         ? decisionText(decision)
         : decisionText({
             ...decision,
-            reason: 'no pending approval matches this call and these arguments (already used, expired, or changed)',
+            reason: unique
+              ? 'no pending approval matches this call and these arguments (already used, expired, or changed)'
+              : SHARED_ID,
           });
     if (claimed) report(options, 'rejected', claimed, reason);
     recordDecision(
@@ -197,17 +234,26 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
     return { type: 'denied', reason };
   } catch (e) {
     // Fail closed: an approval store failure blocks the call, never the run.
-    // `refuse` records the denial like any decision (audit, listeners), so the
-    // trail shows what the call became, not only the verdict before the failure.
-    const refused = options.enforcer.refuse(
-      toolCall(options, call.tool, enforcement.args ?? call.input, call.user),
+    return refuseCall(
+      options,
+      call,
+      enforcement,
       `the approval state could not be read or written (${(e as Error)?.message ?? e})`,
     );
-    const reason = decisionText(refused.decision);
-    recordDecision(refused.decision, refused.args ?? call.input);
-    handOff(call, { enforcement: refused, approved: false, denial: reason });
-    return { type: 'denied', reason };
   }
+}
+
+/**
+ * Denies a call for a reason the adapter found itself. `refuse` records the
+ * denial like any decision (audit, listeners), so the trail shows what the
+ * call became, not only the verdict before.
+ */
+function refuseCall(options: HexgateAiOptions, call: GateCall, enforcement: Enforcement, why: string): GateStatus {
+  const refused = options.enforcer.refuse(toolCall(options, call.tool, enforcement.args ?? call.input, call.user), why);
+  const reason = decisionText(refused.decision);
+  recordDecision(refused.decision, refused.args ?? call.input);
+  handOff(call, { enforcement: refused, approved: false, denial: reason });
+  return { type: 'denied', reason };
 }
 
 /** The approval as the tracer records it (the SDK carries no approver identity, only a comment). */

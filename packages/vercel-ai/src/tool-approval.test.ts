@@ -126,6 +126,63 @@ describe.each(['generate', 'stream'] as const)('approval_required with %sText', 
   });
 });
 
+describe.each(['generate', 'stream'] as const)('call ids the model repeats, with %sText', (kind) => {
+  const wire = (model: TurnSettings['model']) => {
+    const desk = supportDesk();
+    const options = { enforcer: desk.enforcer };
+    const run = chat(kind, model, {
+      tools: hexgateTools(desk.tools, options),
+      toolApproval: hexgateToolApproval(options),
+    });
+    return { ...desk, run: (messages: ModelMessage[]) => runWithUser(support, () => run(messages)) };
+  };
+
+  it('two calls with one id: approving the request that showed 60 never runs the call with 100', async () => {
+    // The SDK resumes the LAST call with an approved id: before, with
+    // streamText, the approver saw 60, left 100 unanswered, and 100 ran.
+    const model = scriptedModel(
+      calls(
+        call('x', 'refund_order', { order_id: 'A-1', amount: 60 }),
+        call('x', 'refund_order', { order_id: 'A-1', amount: 100 }),
+      ),
+      text('done'),
+    );
+    const { run, executions, enforcer } = wire(model);
+    const first = await run([prompt]);
+    const shown = first.content.filter(
+      (p): p is typeof p & { approvalId: string; toolCall: { input: { amount: number } } } =>
+        p.type === 'tool-approval-request' && !(p as { isAutomatic?: boolean }).isAutomatic,
+    );
+    const answers = shown
+      .filter((p) => p.toolCall.input.amount === 60)
+      .map((p) => ({ type: 'tool-approval-response' as const, approvalId: p.approvalId, approved: true }));
+    if (answers.length > 0) await run([...first.history, { role: 'tool', content: answers }]);
+    expect(executions).toEqual([]);
+    expect(enforcer.approvals.map((a) => a.status)).not.toContain('approved');
+    // The repeated id is refused at once; at most the first call is still asking.
+    expect(shown.map((p) => p.toolCall.input.amount)).toEqual(kind === 'stream' ? [60] : []);
+    expect(enforcer.decisions.slice(0, 3).map((d) => d.decision.outcome)).toEqual([
+      'approval_required',
+      'approval_required',
+      'deny',
+    ]);
+  });
+
+  it('a call that reuses the id of an earlier call is refused instead of asking for an approval', async () => {
+    const model = scriptedModel(
+      calls(call('c1', 'get_order', { order_id: 'A-1' })),
+      calls(call('c1', 'refund_order', { order_id: 'A-1', amount: 60 })),
+      text('done'),
+    );
+    const { run, executions, enforcer } = wire(model);
+    const turn = await run([prompt]);
+    expect(executions.map((e) => e.tool)).toEqual(['get_order']);
+    expect(turn.content.filter((p) => p.type === 'tool-approval-request')).toMatchObject([{ isAutomatic: true }]);
+    expect(toolResultsSent(model, 2).at(-1)?.output.reason).toMatch(/^\[policy_denied\] .*more than one tool call/);
+    expect(enforcer.approvals).toEqual([]);
+  });
+});
+
 describe('approvals and streamText', () => {
   it('allow and deny give the same results as generateText', async () => {
     const { tools, enforcer, executions } = supportDesk();
