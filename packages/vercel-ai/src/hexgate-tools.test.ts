@@ -1,5 +1,13 @@
 import { InvalidOptionsError, runWithUser } from '@hexgate/core';
-import { generateText, stepCountIs, tool } from 'ai';
+import {
+  generateText,
+  readUIMessageStream,
+  stepCountIs,
+  streamText,
+  tool,
+  type UIMessage,
+  validateUIMessages,
+} from 'ai';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { call, calls, received, scriptedModel, text, toolResultsSent } from './__fixtures__/scripted-model.ts';
@@ -101,6 +109,46 @@ describe('hexgateTools', () => {
     expect(String(sent?.output.value)).toContain('The tool was not executed.');
     expect(enforcer.decisions).toHaveLength(1);
     expect(enforcer.decisions[0]?.decision.violations).toEqual(['args.amount <= 500']);
+  });
+
+  it("a refusal never goes through the tool's own output contract (toModelOutput, outputSchema)", async () => {
+    // Before, the denial text was the tool's output: a toModelOutput that reads
+    // its fields crashed the run, and validateUIMessages rejected the stored
+    // conversation against outputSchema on every later request.
+    const { enforcer } = supportDesk();
+    const tools = hexgateTools(
+      {
+        delete_account: tool({
+          inputSchema: z.object({ account: z.string() }),
+          execute: async () => ({ rows: ['deleted'] }),
+          toModelOutput: ({ output }) => ({ type: 'text', value: output.rows.join(', ') }),
+        }),
+        refund_order: tool({
+          inputSchema: z.object({ order_id: z.string(), amount: z.number() }),
+          outputSchema: z.object({ refunded: z.number() }),
+          execute: async ({ amount }) => ({ refunded: amount }),
+        }),
+      },
+      { enforcer },
+    );
+    const model = scriptedModel(
+      calls(
+        call('c1', 'delete_account', { account: 'acme' }),
+        call('c2', 'refund_order', { order_id: 'A', amount: 900 }),
+      ),
+      text('sorry'),
+    );
+    const result = runWithUser(billing, () => streamText({ model, tools, stopWhen: stepCountIs(3), prompt: 'x' }));
+    let reply: UIMessage | undefined;
+    for await (const message of readUIMessageStream({ stream: result.toUIMessageStream() })) reply = message;
+    expect(await result.text).toBe('sorry');
+    const sent = toolResultsSent(model, 1);
+    expect(sent.map((r) => r.output.type)).toEqual(['error-text', 'error-text']);
+    for (const r of sent)
+      expect(String(r.output.value)).toMatch(/^\[policy_denied\] Tool '\w+' is denied .*not executed\.$/);
+    const user: UIMessage = { id: 'u', role: 'user', parts: [{ type: 'text', text: 'x' }] };
+    await expect(validateUIMessages({ messages: [user, reply as UIMessage], tools })).resolves.toHaveLength(2);
+    expect(enforcer.decisions.map((d) => d.decision.outcome)).toEqual(['deny', 'deny']);
   });
 
   it('multi-step: each call is decided on its own and the model sees every outcome', async () => {

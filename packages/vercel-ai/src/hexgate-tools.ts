@@ -5,7 +5,7 @@
  * policy did not allow (or a human did not approve), and it always runs with
  * the frozen snapshot that was decided.
  */
-import { decisionText } from '@hexgate/core';
+import { type Decision, decisionText, PolicyDeniedError } from '@hexgate/core';
 import { recordDecision, traceToolCall } from '@hexgate/tracing';
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
 import { approvedBy, type GateStatus, gateCall, type Handoff, takeHandoff, toolCall } from './gate-call.ts';
@@ -28,6 +28,20 @@ export async function ownApproval(tool: AnyTool | undefined, input: unknown, opt
 function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): AnyTool {
   const execute = original.execute;
   const executable = typeof execute === 'function';
+  // A refused call answers with the decision text as its result, unless the
+  // tool declares its own output: a string then breaks the tool's contract,
+  // and with it the run (its `toModelOutput` reads fields of the output) or
+  // the conversation (`validateUIMessages` rejects the stored output against
+  // `outputSchema`). There the refusal is a tool error with the same text,
+  // which the SDK hands to the model without going through either.
+  const declaresOutput = original.outputSchema !== undefined || original.toModelOutput !== undefined;
+  const refusal = (decision: Decision, text: string): string => {
+    if (!declaresOutput) return text;
+    const error = new PolicyDeniedError(decision, text);
+    // The SDK gives the model `String(error)`: make it exactly the decision text.
+    Object.defineProperty(error, 'toString', { value: () => text });
+    throw error;
+  };
   const gated = {
     ...original,
     // Used only when the app passes no call-level `toolApproval` (which takes
@@ -61,7 +75,7 @@ function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): A
         name,
         input,
       );
-      if (handoff?.denial !== undefined) return handoff.denial;
+      if (handoff?.denial !== undefined) return refusal(handoff.enforcement.decision, handoff.denial);
       const { decision, args } =
         handoff?.enforcement ??
         options.enforcer.decide(toolCall(options, name, input, explicitUser(options, executeOptions.context)));
@@ -72,7 +86,7 @@ function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): A
         return traceToolCall(decision, args, () => execute(args, executeOptions), approval);
       }
       if (!handoff) recordDecision(decision, args ?? input);
-      return decisionText(decision);
+      return refusal(decision, decisionText(decision));
     };
   }
   originals.set(gated, original);
