@@ -26,6 +26,7 @@ import {
   approvalStore,
   type HexgateAiOptions,
   type PendingApproval,
+  UnreadableUser,
 } from './options.ts';
 
 type Messages = readonly { readonly role: string; readonly content: unknown }[];
@@ -42,7 +43,7 @@ export interface GateCall {
   readonly toolCallId: string;
   readonly messages: Messages;
   /** The caller from the SDK's explicit context; undefined means `runWithUser`. */
-  readonly user: User | undefined;
+  readonly user: User | UnreadableUser | undefined;
   /**
    * Whether a gated `execute` runs this call if it goes ahead (and traces it
    * there). False for client-side and provider-executed tools, and for tools
@@ -155,9 +156,23 @@ export function toolCall(options: HexgateAiOptions, tool: string, args: unknown,
   };
 }
 
+/** The user a call is decided for; an unreadable one refuses the call. */
+export function decideCall(
+  options: HexgateAiOptions,
+  tool: string,
+  args: unknown,
+  user: User | UnreadableUser | undefined,
+): Enforcement {
+  if (user instanceof UnreadableUser)
+    return options.enforcer.refuse(toolCall(options, tool, args, undefined), user.reason);
+  return options.enforcer.decide(toolCall(options, tool, args, user));
+}
+
+const knownUser = (user: User | UnreadableUser | undefined) => (user instanceof UnreadableUser ? undefined : user);
+
 export async function gateCall(options: HexgateAiOptions, call: GateCall): Promise<GateStatus> {
-  await closeRefused(options, call.messages, (call.user ?? tryGetUser())?.id);
-  const enforcement = options.enforcer.decide(toolCall(options, call.tool, call.input, call.user));
+  await closeRefused(options, call.messages, (knownUser(call.user) ?? tryGetUser())?.id);
+  const enforcement = decideCall(options, call.tool, call.input, call.user);
   const { decision } = enforcement;
   try {
     const granted = grantedApproval(call.messages, call.toolCallId);
@@ -249,7 +264,10 @@ export async function gateCall(options: HexgateAiOptions, call: GateCall): Promi
  * call became, not only the verdict before.
  */
 function refuseCall(options: HexgateAiOptions, call: GateCall, enforcement: Enforcement, why: string): GateStatus {
-  const refused = options.enforcer.refuse(toolCall(options, call.tool, enforcement.args ?? call.input, call.user), why);
+  const refused = options.enforcer.refuse(
+    toolCall(options, call.tool, enforcement.args ?? call.input, knownUser(call.user)),
+    why,
+  );
   const reason = decisionText(refused.decision);
   recordDecision(refused.decision, refused.args ?? call.input);
   handOff(call, { enforcement: refused, approved: false, denial: reason });

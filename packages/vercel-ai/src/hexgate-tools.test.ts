@@ -1,4 +1,4 @@
-import { InvalidOptionsError, runWithUser } from '@hexgate/core';
+import { InvalidOptionsError, runWithUser, type User } from '@hexgate/core';
 import {
   generateText,
   readUIMessageStream,
@@ -281,6 +281,35 @@ describe('hexgateTools', () => {
       'bea:allow',
       'undefined:deny',
     ]);
+  });
+
+  it('a contextUser that throws denies the call instead of ending the run', async () => {
+    // Before, the throw escaped the approval hook (and the gated needsApproval)
+    // and generateText rejected.
+    const { tools, enforcer, executions } = supportDesk();
+    const options = {
+      enforcer,
+      contextUser: (context: unknown) => (context as { session: { user: User } }).session.user,
+    };
+    for (const toolApproval of [hexgateToolApproval(options), undefined]) {
+      const model = scriptedModel(calls(call('c1', 'get_order', { order_id: 'A-1' })), text('sorry'));
+      const result = await runWithUser(billing, () =>
+        generateText({
+          model,
+          tools: hexgateTools(tools, options),
+          ...(toolApproval ? { toolApproval } : {}),
+          runtimeContext: {},
+          toolsContext: { get_order: {} } as never, // the tools declare no context schema
+          stopWhen: stepCountIs(3),
+          prompt: 'x',
+        }),
+      );
+      expect(result.text).toBe('sorry');
+      const [sent] = toolResultsSent(model, 1);
+      expect(JSON.stringify(sent?.output)).toMatch(/\[policy_denied\] .*could not be read from the SDK context/);
+    }
+    expect(executions).toEqual([]);
+    expect(enforcer.decisions.map((d) => d.decision.outcome)).toEqual(['deny', 'deny']);
   });
 
   it('keeps a streaming tool streaming through the gate', async () => {

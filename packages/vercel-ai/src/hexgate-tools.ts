@@ -8,7 +8,7 @@
 import { type Decision, decisionText, PolicyDeniedError } from '@hexgate/core';
 import { recordDecision, traceToolCall } from '@hexgate/tracing';
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
-import { approvedBy, type GateStatus, gateCall, type Handoff, takeHandoff, toolCall } from './gate-call.ts';
+import { approvedBy, decideCall, type GateStatus, gateCall, type Handoff, takeHandoff } from './gate-call.ts';
 import { checkOptions, explicitUser, type HexgateAiOptions } from './options.ts';
 
 type AnyTool = Tool<unknown, unknown, unknown>;
@@ -77,8 +77,7 @@ function gateTool(name: string, original: AnyTool, options: HexgateAiOptions): A
       );
       if (handoff?.denial !== undefined) return refusal(handoff.enforcement.decision, handoff.denial);
       const { decision, args } =
-        handoff?.enforcement ??
-        options.enforcer.decide(toolCall(options, name, input, explicitUser(options, executeOptions.context)));
+        handoff?.enforcement ?? decideCall(options, name, input, explicitUser(options, executeOptions.context));
       const approved = handoff?.approved === true;
       const runs = decision.effective === 'allow' || (decision.effective === 'approval_required' && approved);
       if (runs && args !== undefined) {

@@ -64,12 +64,26 @@ const defaultContextUser = (context: unknown): User | undefined => {
   return typeof (candidate as User | undefined)?.id === 'string' ? (candidate as User) : undefined;
 };
 
+/**
+ * The caller could not be read from the SDK's context (`contextUser`, or a
+ * getter on the context, threw). Falling back to `runWithUser` could decide
+ * for someone else, and throwing would end the host's run: the call is refused.
+ */
+export class UnreadableUser {
+  constructor(readonly reason: string) {}
+}
+
 /** The explicit user from the first context that carries one (undefined: core falls back to `runWithUser`). */
-export function explicitUser(options: HexgateAiOptions, ...contexts: unknown[]): User | undefined {
+export function explicitUser(options: HexgateAiOptions, ...contexts: unknown[]): User | UnreadableUser | undefined {
   const read = options.contextUser ?? defaultContextUser;
   for (const context of contexts) {
-    const user = context == null ? undefined : read(context);
-    if (user) return user;
+    if (context == null) continue;
+    try {
+      const user = read(context);
+      if (user) return user;
+    } catch (e) {
+      return new UnreadableUser(`the user could not be read from the SDK context (${(e as Error)?.message ?? e})`);
+    }
   }
   return undefined;
 }
