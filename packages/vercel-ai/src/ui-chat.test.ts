@@ -7,21 +7,27 @@
 import { runWithUser, type User } from '@hexgate/core';
 import {
   AbstractChat,
+  type ChatInit,
   type ChatState,
   type ChatTransport,
   DirectChatTransport,
+  isToolUIPart,
   stepCountIs,
   ToolLoopAgent,
+  tool,
   type UIMessage,
   wrapLanguageModel,
 } from 'ai';
 import { describe, expect, it } from 'vitest';
-import { call, calls, scriptedModel, text } from './__fixtures__/scripted-model.ts';
+import { z } from 'zod';
+import { call, calls, scriptedModel, text, toolResultsSent } from './__fixtures__/scripted-model.ts';
 import { supportDesk } from './__fixtures__/support-desk.ts';
 import { hexgateModelMiddleware, hexgateToolApproval, hexgateTools } from './index.ts';
 
+type ChatCallbacks = Pick<ChatInit<UIMessage>, 'onToolCall' | 'onFinish'>;
+
 class TestChat extends AbstractChat<UIMessage> {
-  constructor(transport: ChatTransport<UIMessage>) {
+  constructor(transport: ChatTransport<UIMessage>, callbacks: ChatCallbacks = {}) {
     const state: ChatState<UIMessage> = {
       status: 'ready',
       error: undefined,
@@ -33,7 +39,7 @@ class TestChat extends AbstractChat<UIMessage> {
       },
       snapshot: (thing) => structuredClone(thing),
     };
-    super({ transport, state });
+    super({ transport, state, ...callbacks });
   }
 }
 
@@ -113,6 +119,59 @@ describe('useChat (AbstractChat + DirectChatTransport)', () => {
     expect(enforcer.approvals.map((a) => [a.status, a.reason])).toEqual([
       ['requested', undefined],
       ['rejected', 'not today'],
+    ]);
+  });
+
+  it('client-side tools: onToolCall fires before the policy answers; run them from the finished message', async () => {
+    // The SDK streams a call to the client before it asks the approval hook,
+    // so useChat's onToolCall sees the denied delete_account too: running
+    // client tools there would ignore the policy. Once the response is over,
+    // a denied call is 'output-denied' and only the allowed one is still
+    // 'input-available'.
+    const { enforcer } = supportDesk();
+    const clientTools = {
+      get_order: tool({ inputSchema: z.object({ order_id: z.string() }) }),
+      delete_account: tool({ inputSchema: z.object({ account: z.string() }) }),
+    };
+    const model = scriptedModel(
+      calls(call('c1', 'get_order', { order_id: 'A-1' }), call('c2', 'delete_account', { account: 'acme' })),
+      text('A-1 is shipped'),
+    );
+    const agent = new ToolLoopAgent({
+      model,
+      tools: hexgateTools(clientTools, { enforcer }),
+      toolApproval: hexgateToolApproval({ enforcer }),
+      stopWhen: stepCountIs(4),
+    });
+    const offered: string[] = [];
+    let finished: UIMessage | undefined;
+    const chat = new TestChat(new DirectChatTransport({ agent }) as unknown as ChatTransport<UIMessage>, {
+      onToolCall: ({ toolCall }) => {
+        offered.push(toolCall.toolName);
+      },
+      onFinish: ({ message }) => {
+        finished = message;
+      },
+    });
+    await runWithUser(sam, () => chat.sendMessage({ text: 'look up A-1, then delete acme' }));
+    expect(offered).toEqual(['get_order', 'delete_account']);
+
+    const ran: string[] = [];
+    for (const part of finished?.parts ?? []) {
+      if (!isToolUIPart(part) || part.state !== 'input-available') continue;
+      ran.push(part.type);
+      await chat.addToolOutput({ tool: 'get_order', toolCallId: part.toolCallId, output: 'shipped' });
+    }
+    expect(ran).toEqual(['tool-get_order']);
+    await runWithUser(sam, () => chat.sendMessage());
+    // useChat sends the denied part back as an error result carrying the policy's reason.
+    expect(toolResultsSent(model, 1).map((r) => [r.toolName, r.output.type, String(r.output.value)])).toEqual([
+      ['get_order', 'text', 'shipped'],
+      ['delete_account', 'error-text', expect.stringMatching(/^\[policy_denied\] Tool 'delete_account'/)],
+    ]);
+    expect(enforcer.decisions.map((d) => `${d.decision.tool}:${d.decision.outcome}`)).toEqual([
+      'get_order:allow',
+      'delete_account:deny',
     ]);
   });
 });
