@@ -233,6 +233,23 @@ describe('approval state', () => {
     expect(serverB.enforcer.approvals.map((a) => a.status)).toEqual(['approved']);
   });
 
+  it('an approval requested for one agent does not run the call for another agent', async () => {
+    const { tools, enforcer, executions } = supportDesk();
+    const model = refund();
+    const agent = (agentName: string) => {
+      const options = { enforcer, agentName };
+      return chat('generate', model, {
+        tools: hexgateTools(tools, options),
+        toolApproval: hexgateToolApproval(options),
+      });
+    };
+    const first = await runWithUser(support, () => agent('desk')([prompt]));
+    await runWithUser(support, () => agent('back-office')(answerApproval(first, true)));
+    expect(executions).toEqual([]);
+    expect(toolResultsSent(model, 1)[0]?.output.type).toBe('execution-denied');
+    expect(enforcer.approvals.map((a) => a.status)).toEqual(['requested', 'rejected']);
+  });
+
   it('without a shared store, another server refuses the approval it never issued', async () => {
     const serverA = supportDesk();
     const serverB = supportDesk();
