@@ -18,6 +18,7 @@
 import {
   type ApprovalHandler,
   askApproval,
+  canonicalJson,
   type DecisionPayload,
   decisionPayload,
   type Enforcer,
@@ -25,6 +26,7 @@ import {
   hashArgs,
   InvalidOptionsError,
   runWithUser,
+  tryGetUser,
   type User,
 } from '@hexgate/core';
 import { type ApprovalInfo, recordDecision, traceToolCall } from '@hexgate/tracing';
@@ -113,7 +115,21 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
   return function gate(call: GatedCall): Promise<unknown> {
     const conf = call.configurable ?? {};
     const carrier = (conf[CARRIER_KEY] ?? {}) as RunCarrier;
-    const key = ledgerKey(conf, call.toolCallId);
+    const agentName = carrier.agentName ?? options.agentName;
+    // `configurable` is plain run config, and servers often fill it from the
+    // client's request (thread_id...). A carrier naming another user than the
+    // runWithUser scope the run was started in is refused, never trusted over
+    // the scope (nor the scope over it): one of the two is not who the run acts for.
+    const scoped = tryGetUser();
+    if (carrier.user !== undefined && scoped !== undefined && !sameUser(carrier.user, scoped)) {
+      const { decision, args } = enforcer.refuse(
+        { tool: call.tool, args: call.args, user: scoped, ...(agentName ? { agentName } : {}) },
+        'the user in configurable.hexgate is not the user in runWithUser scope',
+      );
+      recordDecision(decision, args ?? call.args);
+      return Promise.resolve(call.refuse({ ok: false, error: decisionPayload(decision) }));
+    }
+    const key = ledgerKey(conf, call.tool, carrier.user ?? scoped, call.toolCallId);
     const done = key ? ledger.get(key)?.done : undefined;
     if (done) {
       // Re-consume the interrupts this call used so its siblings keep their resume values.
@@ -121,7 +137,6 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
       return done.result;
     }
 
-    const agentName = carrier.agentName ?? options.agentName;
     const { decision, args } = enforcer.decide({
       tool: call.tool,
       args: call.args,
@@ -217,10 +232,46 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
   };
 }
 
-function ledgerKey(conf: Record<string, unknown>, toolCallId: string | undefined): string | undefined {
+/**
+ * Replays happen only inside a LangGraph task, whose checkpoint_ns names the
+ * task (`tools:<task id>`): outside one (a direct call that happens to carry a
+ * thread_id) there is no replay to serve, and a call id the model repeats must
+ * not get an earlier call's result. The tool and the user are part of the key
+ * so a result is only ever handed back to the same tool for the same user
+ * (a model can repeat call ids; another user can resume a thread).
+ */
+function ledgerKey(
+  conf: Record<string, unknown>,
+  tool: string,
+  user: User | undefined,
+  toolCallId: string | undefined,
+): string | undefined {
   const thread = conf.thread_id;
-  if (!toolCallId || (typeof thread !== 'string' && typeof thread !== 'number')) return undefined;
-  return `${thread}\u0000${String(conf.checkpoint_ns ?? '')}\u0000${toolCallId}`;
+  const ns = conf.checkpoint_ns;
+  if (!toolCallId || typeof ns !== 'string' || ns === '') return undefined;
+  if (typeof thread !== 'string' && typeof thread !== 'number') return undefined;
+  return JSON.stringify([String(thread), ns, tool, user?.id ?? null, toolCallId]);
+}
+
+/** The same identity and the same grants (what a decision depends on). */
+function sameUser(a: User, b: User): boolean {
+  if (a === b) return true;
+  const roles = (u: User) => (Array.isArray(u.roles) ? JSON.stringify(u.roles) : undefined);
+  const attributes = (u: User) => {
+    try {
+      return u.attributes === undefined ? '' : canonicalJson(u.attributes);
+    } catch {
+      return undefined; // not comparable: not the same
+    }
+  };
+  const attrs = attributes(a);
+  return (
+    a.id === b.id &&
+    a.sessionId === b.sessionId &&
+    roles(a) === roles(b) &&
+    attrs !== undefined &&
+    attrs === attributes(b)
+  );
 }
 
 /** A refusal as the tool message the model reads; status 'error', as for a failed tool call. */

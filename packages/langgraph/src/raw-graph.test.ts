@@ -125,6 +125,35 @@ describe('guardTools (gated copies for graphs you build yourself)', () => {
     ]);
   });
 
+  it('a user in configurable.hexgate that is not the runWithUser user is refused, not trusted', async () => {
+    const { tools, executions } = makeTools();
+    const recorder = enforcer();
+    const graph = rawGraph(
+      [
+        { name: 'delete_file', args: { path: '/etc' }, id: 'd' },
+        { name: 'whoami', args: { tag: 't' }, id: 'w' },
+      ],
+      guardTools(tools, { enforcer: recorder }),
+    );
+    // The server binds the signed-in user (alice) but passes the client's configurable through.
+    const spoofed = { configurable: { thread_id: 't', hexgate: { user: bob } } };
+    const result = await runWithUser(alice, () => graph.invoke(ask(), spoofed));
+    expect(executions).toEqual([]);
+    const messages = toolMessages(result.messages);
+    expect(messages.map((m) => JSON.parse(contentOf(m)).error.type)).toEqual(['policy_denied', 'policy_denied']);
+    // Reported as denials for the user in scope.
+    expect(recorder.decisions.map((d) => [d.decision.userId, d.decision.outcome])).toEqual([
+      ['alice', 'deny'],
+      ['alice', 'deny'],
+    ]);
+    // The same user in both places is fine.
+    const same = rawGraph([{ name: 'whoami', args: { tag: 's' }, id: 'w' }], guardTools(tools, { enforcer: recorder }));
+    const ok = await runWithUser(alice, () =>
+      same.invoke(ask(), { configurable: { hexgate: { user: { ...alice } } } }),
+    );
+    expect(toolMessages(ok.messages).map(contentOf)).toEqual(['you are alice']);
+  });
+
   it('approvalHandler decides inline: only a literal true approves; timeouts expire', async () => {
     const seen: unknown[] = [];
     const answers: unknown[] = [true, 'yes', new Promise(() => {})];

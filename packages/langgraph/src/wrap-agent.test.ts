@@ -1,4 +1,5 @@
 import { decisionPayload, HexgateError, hashArgs, runWithUser, type User } from '@hexgate/core';
+import type { ToolMessage } from '@langchain/core/messages';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import { describe, expect, it } from 'vitest';
 import {
@@ -292,6 +293,24 @@ describe('the original tool objects (gated in place)', () => {
     })();
     expect((error as HexgateError).code).toBe('INVALID_OPTIONS');
     expect((error as Error).message).toMatch(/already gated/);
+  });
+
+  it('a call id repeated outside a graph is decided again, never handed an earlier result', async () => {
+    const { tools, getWeather, executions } = makeTools();
+    const recorder = enforcer();
+    wrapLangGraphAgent(buildAgent('createAgent', scriptedModel([]), tools), tools, { enforcer: recorder });
+    const call = { type: 'tool_call' as const, id: 'call_0', name: 'get_weather', args: { city: 'Berlin' } };
+    // A thread_id in the config, but no graph task: nothing to replay.
+    const config = thread('direct');
+    const forBob = await runWithUser(bob, () => getWeather.invoke(call, config));
+    const forAlice = await runWithUser(alice, () => getWeather.invoke(call, config));
+    expect(contentOf(forBob as ToolMessage)).toBe('sunny in Berlin');
+    expect(JSON.parse(contentOf(forAlice as ToolMessage)).error.type).toBe('policy_denied');
+    expect(executions.map((e) => e.user)).toEqual(['bob']);
+    expect(recorder.decisions.map((d) => [d.decision.userId, d.decision.outcome])).toEqual([
+      ['bob', 'allow'],
+      ['alice', 'deny'],
+    ]);
   });
 
   it('a tool listed twice is gated once (one decision per call)', async () => {
