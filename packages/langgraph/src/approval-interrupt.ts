@@ -26,8 +26,10 @@ export interface ApprovalInterrupt {
 
 /**
  * What to resume with. Only a literal `true` (or `approved: true`) approves.
- * `toolCallId` / `argsHash`, when present, bind the answer to one call: an
- * answer for another call is ignored and that call is asked again.
+ * `toolCallId` / `argsHash` / `userId`, when present, bind the answer to one
+ * call of one user: an answer for another call, other arguments or another
+ * user (e.g. someone else resuming the thread) is ignored and that call is
+ * asked again.
  */
 export type ApprovalResume =
   | boolean
@@ -37,6 +39,8 @@ export type ApprovalResume =
       readonly approver?: string;
       readonly toolCallId?: string | null;
       readonly argsHash?: string;
+      /** The user the approved request was for (`null`: no user); another user's call is asked again. */
+      readonly userId?: string | null;
     };
 
 export interface PendingApproval {
@@ -64,9 +68,9 @@ export function approvalInterrupt(
   };
 }
 
-/** An answer approving exactly this request (bound to its call id and argument hash). */
+/** An answer approving exactly this request (bound to its call id, argument hash and user). */
 export function approve(request: ApprovalInterrupt, options: { approver?: string } = {}): ApprovalResume {
-  return { approved: true, toolCallId: request.toolCallId, argsHash: request.argsHash, ...options };
+  return { approved: true, ...binding(request), ...options };
 }
 
 /** An answer rejecting this request; `reason` is shown to the model. */
@@ -75,7 +79,11 @@ export function reject(
   reason = 'rejected by reviewer',
   options: { approver?: string } = {},
 ): ApprovalResume {
-  return { approved: false, reason, toolCallId: request.toolCallId, argsHash: request.argsHash, ...options };
+  return { approved: false, reason, ...binding(request), ...options };
+}
+
+function binding(request: ApprovalInterrupt) {
+  return { toolCallId: request.toolCallId, argsHash: request.argsHash, userId: request.userId };
 }
 
 function isApprovalInterrupt(value: unknown): value is ApprovalInterrupt {
@@ -111,9 +119,12 @@ export function readAnswer(
     return { fits: true, approved: answer === true, reason: answer === true ? 'approved' : 'approval was not granted' };
   }
   const a = answer as Exclude<ApprovalResume, boolean>;
+  // The call is decided again on resume, for whoever resumes: an approval
+  // given for alice's request must not run the same call for mallory.
   const fits =
     (a.toolCallId == null || a.toolCallId === request.toolCallId) &&
-    (a.argsHash === undefined || a.argsHash === request.argsHash);
+    (a.argsHash === undefined || a.argsHash === request.argsHash) &&
+    (a.userId === undefined || a.userId === request.userId);
   const approved = a.approved === true;
   const reason = typeof a.reason === 'string' ? a.reason : approved ? 'approved' : 'approval was not granted';
   return { fits, approved, reason, ...(typeof a.approver === 'string' ? { approver: a.approver } : {}) };

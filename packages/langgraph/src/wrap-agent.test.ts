@@ -247,6 +247,22 @@ describe.each(AGENT_KINDS)('wrapLangGraphAgent with %s', (kind) => {
     await agent.invoke(ask(), { user: alice, agentName: 'trip-planner', ...thread('name') });
     expect(recorder.decisions.map((d) => d.decision.agentName)).toEqual(['trip-planner', 'trip-planner']);
   });
+
+  it('an approval given for one user does not run the call when another user resumes the thread', async () => {
+    const { agent, executions, recorder } = setup([{ name: 'delete_file', args: { path: '/tmp/a' }, id: 'd1' }]);
+    const [forAlice] = pendingApprovals(await agent.invoke(ask(), { user: alice, ...thread('other-user') }));
+    expect(forAlice?.request.userId).toBe('alice');
+    // Mallory (also approval_required) resumes alice's thread with the reviewer's answer for alice.
+    const mallory = { id: 'mallory', roles: ['default'] };
+    const resumed = await agent.invoke(new Command({ resume: approve(forAlice!.request) }), {
+      user: mallory,
+      ...thread('other-user'),
+    });
+    expect(executions).toEqual([]);
+    // The call is asked again, for mallory; the answer for alice approved nothing.
+    expect(pendingApprovals(resumed).map((p) => [p.request.toolCallId, p.request.userId])).toEqual([['d1', 'mallory']]);
+    expect(recorder.approvals.map((a) => a.status)).not.toContain('approved');
+  });
 });
 
 describe('the original tool objects (gated in place)', () => {
