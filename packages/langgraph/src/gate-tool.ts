@@ -53,6 +53,7 @@ export function installGate(target: object, original: Gateable, gate: PolicyGate
     const config = (configArg && !Array.isArray(configArg) ? configArg : {}) as {
       configurable?: Record<string, unknown>;
       toolCall?: ToolCallInput;
+      signal?: unknown;
     };
     const toolCall = isToolCall(arg) ? arg : config.toolCall;
     const raw = isToolCall(arg) ? arg.args : arg;
@@ -63,6 +64,7 @@ export function installGate(target: object, original: Gateable, gate: PolicyGate
       args: typeof raw === 'string' ? { input: raw } : raw,
       toolCallId,
       configurable: config.configurable,
+      signal: config.signal instanceof AbortSignal ? config.signal : undefined,
       run: (snapshot) =>
         originalCall.call(original, isToolCall(arg) ? { ...arg, args: snapshot } : snapshot, configArg, tags),
       // A ToolCall in gives a ToolMessage out, plain input a plain string, as LangChain tools do.

@@ -71,6 +71,8 @@ export interface GatedCall {
   readonly args: unknown;
   readonly toolCallId: string | undefined;
   readonly configurable: Record<string, unknown> | undefined;
+  /** The run's cancellation: an inline approval still pending when it aborts is rejected. */
+  readonly signal: AbortSignal | undefined;
   /** Runs the original tool with exactly this snapshot. */
   run(args: FrozenArgs): Promise<unknown>;
   /** Turns a refusal into the host's tool result (a ToolMessage). */
@@ -180,7 +182,8 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
       const answered = askApproval(
         approvalHandler,
         { decision, args, argsHash: hashArgs(args) },
-        { timeoutMs: approvalTimeoutMs },
+        // The run's signal: a run cancelled while the handler thinks never runs the tool on a late yes.
+        { timeoutMs: approvalTimeoutMs, ...(call.signal ? { signal: call.signal } : {}) },
       ).then(({ status, reason }) => {
         enforcer.reportApproval({ status, decision, args, reason });
         if (status === 'approved') return execute(args, { status });

@@ -1,7 +1,9 @@
 import { runWithUser } from '@hexgate/core';
+import { DynamicStructuredTool } from '@langchain/core/tools';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import { createAgent } from 'langchain';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { alice, ask, contentOf, enforcer, makeTools, scriptedModel, toolMessages } from './__fixtures__/agents.ts';
 import { approve, pendingApprovals, policyMiddleware } from './index.ts';
 
@@ -47,5 +49,42 @@ describe('policyMiddleware (langchain createAgent wrapToolCall)', () => {
     // The tools themselves were never modified.
     expect(getWeather.call).toBe(originalCall);
     expect(Object.hasOwn(getWeather, 'call')).toBe(false);
+  });
+
+  it('approvalHandler: a run cancelled while the handler decides never runs the tool on a late yes', async () => {
+    const ran: unknown[] = [];
+    // A class tool: unlike tool(), it does not check the signal itself.
+    const deleteFile = new DynamicStructuredTool({
+      name: 'delete_file',
+      description: 'Deletes a file',
+      schema: z.object({ path: z.string() }),
+      func: async (input) => {
+        ran.push(input);
+        return 'deleted';
+      },
+    });
+    const recorder = enforcer();
+    const cancel = new AbortController();
+    let answer!: (yes: boolean) => void;
+    const agent = createAgent({
+      model: scriptedModel([{ name: 'delete_file', args: { path: '/m' }, id: 'd' }]),
+      tools: [deleteFile],
+      middleware: [
+        policyMiddleware({
+          enforcer: recorder,
+          approvalHandler: () => {
+            cancel.abort();
+            return new Promise((resolve) => {
+              answer = resolve;
+            });
+          },
+        }),
+      ],
+    });
+    const run = await runWithUser(alice, () => agent.invoke(ask(), { signal: cancel.signal })).catch((e) => e);
+    expect((run as Error).name).toBe('AbortError');
+    answer(true);
+    await vi.waitFor(() => expect(recorder.approvals.map((a) => a.status)).toEqual(['requested', 'rejected']));
+    expect(ran).toEqual([]);
   });
 });

@@ -14,12 +14,13 @@ export function policyMiddleware(options: PolicyGateOptions): AgentMiddleware {
   const gate = createPolicyGate(options);
   const wrapToolCall = (request: ToolCallRequest, handler: (r: ToolCallRequest) => unknown) => {
     const { toolCall } = request;
-    const runtime = request.runtime as { configurable?: Record<string, unknown> } | undefined;
+    const runtime = request.runtime as { configurable?: Record<string, unknown>; signal?: unknown } | undefined;
     return gate({
       tool: toolCall.name,
       args: toolCall.args,
       toolCallId: toolCall.id,
       configurable: runtime?.configurable,
+      signal: runtime?.signal instanceof AbortSignal ? runtime.signal : undefined,
       run: async (args) => handler({ ...request, toolCall: { ...toolCall, args } }),
       refuse: (refusal) => refusalMessage(refusal, toolCall.name, toolCall.id ?? ''),
     });

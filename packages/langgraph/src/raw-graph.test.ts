@@ -4,7 +4,7 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import { DynamicStructuredTool, tool } from '@langchain/core/tools';
 import { Command, END, interrupt, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
   alice,
@@ -152,6 +152,40 @@ describe('guardTools (gated copies for graphs you build yourself)', () => {
       same.invoke(ask(), { configurable: { hexgate: { user: { ...alice } } } }),
     );
     expect(toolMessages(ok.messages).map(contentOf)).toEqual(['you are alice']);
+  });
+
+  it('approvalHandler: a run cancelled while the handler decides never runs the tool on a late yes', async () => {
+    const ran: unknown[] = [];
+    // A class tool: unlike tool(), it does not check the signal itself.
+    const deleteFile = new DynamicStructuredTool({
+      name: 'delete_file',
+      description: 'Deletes a file',
+      schema: z.object({ path: z.string() }),
+      func: async (input) => {
+        ran.push(input);
+        return 'deleted';
+      },
+    });
+    const recorder = enforcer();
+    const cancel = new AbortController();
+    let answer!: (yes: boolean) => void;
+    const gated = guardTools([deleteFile], {
+      enforcer: recorder,
+      // The user cancels the run while the reviewer is still looking; the reviewer then says yes.
+      approvalHandler: () => {
+        cancel.abort();
+        return new Promise((resolve) => {
+          answer = resolve;
+        });
+      },
+    });
+    const graph = rawGraph([{ name: 'delete_file', args: { path: '/1' }, id: 'a' }], gated);
+    const run = await runWithUser(alice, () => graph.invoke(ask(), { signal: cancel.signal })).catch((e) => e);
+    expect((run as Error).name).toBe('AbortError');
+    answer(true);
+    await vi.waitFor(() => expect(recorder.approvals.map((a) => a.status)).toEqual(['requested', 'rejected']));
+    expect(recorder.approvals[1]?.reason).toMatch(/cancelled/);
+    expect(ran).toEqual([]);
   });
 
   it('approvalHandler decides inline: only a literal true approves; timeouts expire', async () => {
