@@ -1,6 +1,7 @@
 import { decisionPayload, HexgateError, hashArgs, runWithUser, type User } from '@hexgate/core';
 import type { ToolMessage } from '@langchain/core/messages';
-import { Command, MemorySaver } from '@langchain/langgraph';
+import { Command, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
+import { createReactAgent } from '@langchain/langgraph/prebuilt';
 import { describe, expect, it } from 'vitest';
 import {
   AGENT_KINDS,
@@ -263,6 +264,16 @@ describe.each(AGENT_KINDS)('wrapLangGraphAgent with %s', (kind) => {
     expect(pendingApprovals(resumed).map((p) => [p.request.toolCallId, p.request.userId])).toEqual([['d1', 'mallory']]);
     expect(recorder.approvals.map((a) => a.status)).not.toContain('approved');
   });
+
+  it('withConfig keeps the wrapper: the derived graph still takes the per-call user', async () => {
+    const { agent, executions, recorder } = setup([{ name: 'whoami', args: { tag: 'w' }, id: 'w' }]);
+    const configured = agent.withConfig({ recursionLimit: 10 });
+    // Called from inside bob's scope (say, an admin's request) on behalf of alice.
+    await runWithUser(bob, () => configured.invoke(ask(), { user: alice, ...thread('with-config') }));
+    expect(executions.map((e) => e.user)).toEqual(['alice']);
+    expect(recorder.decisions.map((d) => d.decision.userId)).toEqual(['alice']);
+    expect(() => agent.withConfig({ user: alice } as never)).toThrow(/per call/);
+  });
 });
 
 describe('the original tool objects (gated in place)', () => {
@@ -309,6 +320,40 @@ describe('the original tool objects (gated in place)', () => {
     })();
     expect((error as HexgateError).code).toBe('INVALID_OPTIONS');
     expect((error as Error).message).toMatch(/already gated/);
+  });
+
+  it('a tool of a compiled subgraph must be passed in too', () => {
+    const { tools } = makeTools();
+    const inner = createReactAgent({ llm: scriptedModel([]), tools });
+    const nested = new StateGraph(MessagesAnnotation).addNode('research', inner).addEdge(START, 'research').compile();
+    const outer = new StateGraph(MessagesAnnotation).addNode('team', nested).addEdge(START, 'team').compile();
+    expect(() => wrapLangGraphAgent(outer, tools.slice(0, 2), { enforcer: enforcer() })).toThrow(
+      /uses tool 'delete_file' but it was not passed in/,
+    );
+    expect(() => wrapLangGraphAgent(outer, tools, { enforcer: enforcer() })).not.toThrow();
+  });
+
+  it('batch takes a user per input, as invoke does', async () => {
+    const fixture = makeTools();
+    const recorder = enforcer();
+    const graph = createReactAgent({ llm: perUserModel(2), tools: fixture.tools, checkpointer: new MemorySaver() });
+    const agent = wrapLangGraphAgent(graph, fixture.tools, { enforcer: recorder });
+    const carol = { id: 'carol', roles: ['default'] };
+    // Inside bob's (admin) scope, on behalf of alice and carol.
+    const results = await runWithUser(bob, () =>
+      agent.batch(
+        [ask('alice'), ask('carol')],
+        [
+          { user: alice, ...thread('batch-a') },
+          { user: carol, ...thread('batch-c') },
+        ],
+      ),
+    );
+    const whoami = results.map((r) => contentOf(toolMessages(r.messages).find((m) => m.name === 'whoami')));
+    expect(whoami).toEqual(['you are alice', 'you are carol']);
+    expect(recorder.decisions.map((d) => d.decision.userId).sort()).toEqual(['alice', 'alice', 'carol', 'carol']);
+    // Berlin is denied for both (the default role), as it would have been allowed for bob.
+    expect(fixture.executions.filter((e) => e.tool === 'get_weather')).toEqual([]);
   });
 
   it('a call id repeated outside a graph is decided again, never handed an earlier result', async () => {
