@@ -71,6 +71,9 @@ export function installGate(target: object, original: Gateable, gate: PolicyGate
       refuse: (refusal) => (toolCallId ? refusalMessage(refusal, name, toolCallId) : JSON.stringify(refusal)),
     });
   };
-  Object.defineProperty(target, 'call', { value: gatedCall, configurable: true, writable: true });
+  // Read-only and final: code that later reassigns or redefines `call` (a
+  // patch, an instrumentation restoring the method it saw) gets a TypeError
+  // instead of silently putting the ungated method back.
+  Object.defineProperty(target, 'call', { value: gatedCall, configurable: false, writable: false });
   Object.defineProperty(target, GATED, { value: true });
 }

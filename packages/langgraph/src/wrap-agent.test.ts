@@ -374,6 +374,19 @@ describe('the original tool objects (gated in place)', () => {
     ]);
   });
 
+  it('the gate cannot be swapped out afterwards: reassigning call throws, the tool stays gated', async () => {
+    const { tools, getWeather, executions } = makeTools();
+    const ungated = getWeather.call;
+    wrapLangGraphAgent(buildAgent('createAgent', scriptedModel([]), tools), tools, { enforcer: enforcer() });
+    expect(() => {
+      getWeather.call = ungated;
+    }).toThrow(TypeError);
+    expect(() => Object.defineProperty(getWeather, 'call', { value: ungated })).toThrow(TypeError);
+    const denied = await runWithUser(alice, () => getWeather.invoke({ city: 'Berlin' }));
+    expect(JSON.parse(denied as string).error.type).toBe('policy_denied');
+    expect(executions).toEqual([]);
+  });
+
   it('a tool listed twice is gated once (one decision per call)', async () => {
     const { tools, getWeather } = makeTools();
     const recorder = enforcer();
