@@ -38,6 +38,15 @@ describe('askApproval', () => {
     expect(seen?.aborted).toBe(true);
   });
 
+  it('a handler throwing something odd (not an Error) still rejects, and never rejects the promise', async () => {
+    for (const odd of [Object.create(null), Symbol('x'), undefined]) {
+      const answer = await askApproval(() => {
+        throw odd;
+      }, request);
+      expect(answer).toMatchObject({ approved: false, status: 'rejected' });
+    }
+  });
+
   it("the caller's signal cancels: the handler's signal aborts and a late yes does not count", async () => {
     const caller = new AbortController();
     let release: (yes: boolean) => void = () => {};

@@ -5,6 +5,7 @@
  */
 import type { FrozenArgs } from './args/snapshot-args.ts';
 import type { Decision } from './decision.ts';
+import { describeError } from './errors.ts';
 
 export type ApprovalHandler = (request: ApprovalRequest) => unknown;
 
@@ -73,7 +74,7 @@ export async function askApproval(
       return {
         approved: false,
         status: 'rejected',
-        reason: `approval handler failed: ${(e as Error)?.message ?? String(e)}`,
+        reason: `approval handler failed: ${describeError(e)}`,
       };
     }
   })();

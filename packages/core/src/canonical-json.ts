@@ -5,11 +5,22 @@
  */
 import { createHash } from 'node:crypto';
 
+/**
+ * Throws `TypeError` for anything that is not JSON data (a non-finite number,
+ * undefined, a function, a Date, Map or other class instance): coercing them
+ * (NaN to null, a Date to `{}`) would make different values hash the same.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
-    const s = JSON.stringify(value);
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`not JSON data: ${value}`);
+    const s = typeof value === 'bigint' ? undefined : JSON.stringify(value);
     if (s === undefined) throw new TypeError(`not JSON data: ${typeof value}`);
     return s;
+  }
+  if (!Array.isArray(value)) {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null)
+      throw new TypeError(`not JSON data: ${proto?.constructor?.name ?? 'an object with a custom prototype'}`);
   }
   // One string built in a loop (no temporary arrays): this runs for every audit record verified.
   if (Array.isArray(value)) {

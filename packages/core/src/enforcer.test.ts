@@ -6,6 +6,7 @@ import {
   decisionText,
   HexgateError,
   hashArgs,
+  InvalidOptionsError,
   PolicyDeniedError,
   parsePolicy,
   runWithUser,
@@ -395,5 +396,134 @@ describe('a failing policy provider', () => {
     expect(e.couldCall('search')).toBe(false);
     expect(e.explain({ tool: 'search', args: {} }).outcome).toBe('deny');
     expect(e.currentPolicy()).toBeUndefined();
+  });
+
+  it('a provider answering anything but a loaded Policy or an error denies, in every method', () => {
+    const fake = { digest: 'd', evaluate: () => ({ outcome: 'ALLOW', reason: 'x', violations: [], role: 'r' }) };
+    const answers: unknown[] = ['x', {}, { policy: null }, { policy: fake }, null];
+    const throwers: unknown[] = [Object.create(null), Symbol('down')];
+    const providers = [
+      ...answers.map((a) => ({ currentPolicy: () => a })),
+      ...throwers.map((t) => ({
+        currentPolicy: () => {
+          throw t;
+        },
+      })),
+    ];
+    for (const provider of providers) {
+      const e = createEnforcer({ policy: provider as never });
+      expect(e.decide({ tool: 'search', args: {} }).decision.effective).toBe('deny');
+      expect(e.preview({ tool: 'search', args: {} })).toBe('deny');
+      expect(e.refuse({ tool: 'search', args: {} }, 'x').decision.outcome).toBe('deny');
+      expect(e.couldCall('search')).toBe(false);
+      expect(e.explain({ tool: 'search', args: {} }).outcome).toBe('deny');
+      expect(e.currentPolicy()).toBeUndefined();
+    }
+  });
+
+  it('a policy from another copy of @hexgate/core is accepted (recognised by its brand, not instanceof)', async () => {
+    // A query string makes the module loader evaluate a second, independent copy.
+    const second = './index.ts?copy=policy';
+    const copy = (await import(/* @vite-ignore */ second)) as typeof import('./index.ts');
+    const foreign = copy.parsePolicy('tools:\n  search: { mode: allow }\n');
+    expect(createEnforcer({ policy: foreign }).decide({ tool: 'search', args: {} }).decision.outcome).toBe('allow');
+  });
+});
+
+describe('misbehaving listeners, recorders, options and calls never make decide throw, and never allow more', () => {
+  const allowAll = testPolicy('tools:\n  t: { mode: allow }\n');
+  const oddThrows: [string, () => never][] = [
+    [
+      'a Symbol',
+      () => {
+        throw Symbol('x');
+      },
+    ],
+    [
+      'an Object.create(null)',
+      () => {
+        throw Object.create(null);
+      },
+    ],
+    [
+      'an object whose message getter throws',
+      () => {
+        throw {
+          get message(): string {
+            throw new Error('boom');
+          },
+        };
+      },
+    ],
+  ];
+
+  it.each(oddThrows)('onDecision, onApproval or the recorder throwing %s', (_what, thrower) => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const listening = createEnforcer({ policy: allowAll, onDecision: thrower, onApproval: thrower });
+    const { decision, args } = listening.decide({ tool: 't', args: {} });
+    expect(decision.effective).toBe('allow');
+    expect(() => listening.reportApproval({ status: 'approved', decision, args })).not.toThrow();
+    const recording = createEnforcer({
+      policy: allowAll,
+      recorder: { recordDecision: thrower, recordApproval: thrower },
+    });
+    const recorded = recording.decide({ tool: 't', args: {} });
+    expect(recorded.decision).toMatchObject({
+      effective: 'deny',
+      reason: expect.stringMatching(/^audit unavailable: /),
+    });
+    expect(() => recording.reportApproval({ status: 'approved', decision, args })).not.toThrow();
+    warn.mockRestore();
+  });
+
+  it.each([true, false, null, 0, {}, ''])(
+    'a recorder refusing with %j denies with a reason the model-facing text can render',
+    (value) => {
+      const e = createEnforcer({ policy: allowAll, recorder: { recordDecision: () => value as never } });
+      const { decision } = e.decide({ tool: 't', args: {} });
+      expect(decision).toMatchObject({
+        effective: 'deny',
+        reason: 'audit unavailable: the recorder refused the record',
+      });
+      expect(decisionText(decision)).toMatch(/^\[policy_denied\] /);
+    },
+  );
+
+  it('argsLimits that would silently lift a limit are refused at construction', () => {
+    for (const bad of [
+      { maxDepth: Number.NaN },
+      { maxBytes: Number(process.env.HEXGATE_TEST_UNSET_LIMIT) },
+      { maxNodes: 0 },
+      { maxDepth: 1.5 },
+      { maxDepth: 1e9 },
+      { maxBytes: '100' },
+    ]) {
+      expect(() => createEnforcer({ policy: allowAll, argsLimits: bad as never }), JSON.stringify(bad)).toThrow(
+        InvalidOptionsError,
+      );
+    }
+    // undefined keeps the default: 1000 levels of nesting are still refused.
+    const e = createEnforcer({ policy: allowAll, argsLimits: { maxDepth: undefined } as never });
+    const deep = `{"a":${'['.repeat(1000)}${']'.repeat(1000)}}`;
+    expect(e.decide({ tool: 't', args: deep }).decision.effective).toBe('deny');
+  });
+
+  it('a call that cannot be read, or a tool name that cannot be printed, is a deny', () => {
+    const e = createEnforcer({ policy: allowAll });
+    const unprintable = e.decide({ tool: Object.create(null), args: {} }).decision;
+    expect(unprintable).toMatchObject({ effective: 'deny', tool: '<invalid tool name>', reason: 'invalid tool name' });
+    const throwing = {
+      tool: 't',
+      args: {},
+      get user(): never {
+        throw new Error('session store down');
+      },
+    };
+    expect(e.decide(throwing).decision).toMatchObject({
+      effective: 'deny',
+      reason: 'the call could not be read: session store down',
+    });
+    expect(e.preview(throwing)).toBe('deny');
+    expect(e.decide(undefined as never).decision.effective).toBe('deny');
   });
 });

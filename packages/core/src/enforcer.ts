@@ -10,10 +10,10 @@ import { type ApprovalHandler, askApproval } from './approval.ts';
 import { type ArgsLimits, DEFAULT_ARGS_LIMITS, type FrozenArgs, snapshotArgs } from './args/snapshot-args.ts';
 import { hashArgs } from './canonical-json.ts';
 import { type Decision, decisionText, type EnforcementMode, type Outcome } from './decision.ts';
-import { InvalidOptionsError, PolicyDeniedError } from './errors.ts';
+import { describeError, InvalidOptionsError, PolicyDeniedError } from './errors.ts';
 import { type Explanation, explainCall } from './explain.ts';
-import type { Policy } from './policy/policy.ts';
-import { tryGetUser, type User, userProblem } from './user-scope.ts';
+import { isPolicy, type Policy } from './policy/policy.ts';
+import { copyUser, tryGetUser, type User } from './user-scope.ts';
 
 /** One tool call to decide. */
 export interface ToolCall {
@@ -153,9 +153,78 @@ function frozenRoles(roles: readonly string[] | undefined): readonly string[] {
   return Object.isFrozen(roles) ? roles : Object.freeze([...roles]);
 }
 
-function isPolicy(p: Policy | PolicyProvider): p is Policy {
-  return typeof (p as Policy).evaluate === 'function';
+const OUTCOMES: ReadonlySet<unknown> = new Set<Outcome>(['allow', 'deny', 'approval_required']);
+
+/** The parts of a call `decide` uses, each read once; `problem` when the call itself is unusable. */
+interface ReadCall {
+  readonly tool: unknown;
+  readonly args: unknown;
+  readonly agentName: string | undefined;
+  readonly user: User | undefined;
+  readonly problem: string | undefined;
 }
+
+/**
+ * Reads a call once, never throwing: a getter on the call cannot answer one
+ * thing now and another later, and an explicit `user` is replaced by its
+ * validated frozen copy (see `copyUser`).
+ */
+function readCall(call: ToolCall): ReadCall {
+  let tool: unknown;
+  let args: unknown;
+  let agentName: unknown;
+  let explicit: unknown;
+  try {
+    ({ tool, args, agentName, user: explicit } = call);
+  } catch (e) {
+    return {
+      tool: undefined,
+      args: undefined,
+      agentName: undefined,
+      user: undefined,
+      problem: `the call could not be read: ${describeError(e)}`,
+    };
+  }
+  const name = typeof agentName === 'string' ? agentName : undefined;
+  if (explicit === undefined) return { tool, args, agentName: name, user: tryGetUser(), problem: undefined };
+  const copy = copyUser(explicit);
+  return copy.problem === undefined
+    ? { tool, args, agentName: name, user: copy.user, problem: undefined }
+    : { tool, args, agentName: name, user: undefined, problem: `invalid user: ${copy.problem}` };
+}
+
+/** A tool name for the Decision record, whatever the caller passed. */
+function toolLabel(tool: unknown): string {
+  if (typeof tool === 'string') return tool;
+  try {
+    return String(tool);
+  } catch {
+    return '<invalid tool name>';
+  }
+}
+
+/** Limits must be positive safe integers; `undefined` keeps the default. Anything else would silently lift a limit. */
+function checkLimits(given: Partial<ArgsLimits> | undefined): ArgsLimits {
+  if (given === undefined) return DEFAULT_ARGS_LIMITS;
+  if (typeof given !== 'object' || given === null)
+    throw new InvalidOptionsError('createEnforcer: `argsLimits` must be an object');
+  const limits: Record<string, number> = { ...DEFAULT_ARGS_LIMITS };
+  for (const key of Object.keys(DEFAULT_ARGS_LIMITS) as (keyof ArgsLimits)[]) {
+    const value = given[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new InvalidOptionsError(
+        `createEnforcer: argsLimits.${key} must be a positive integer, got ${String(value)}`,
+      );
+    limits[key] = value;
+  }
+  // The copy is recursive: keep the stack safe whatever the caller asks for.
+  if ((limits.maxDepth as number) > MAX_DEPTH_LIMIT)
+    throw new InvalidOptionsError(`createEnforcer: argsLimits.maxDepth must be at most ${MAX_DEPTH_LIMIT}`);
+  return limits as unknown as ArgsLimits;
+}
+
+const MAX_DEPTH_LIMIT = 1000;
 
 export function createEnforcer(options: EnforcerOptions): Enforcer {
   if (!options?.policy)
@@ -163,17 +232,28 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const mode: EnforcementMode = options.mode ?? 'enforce';
   if (mode !== 'enforce' && mode !== 'shadow')
     throw new InvalidOptionsError(`createEnforcer: unknown mode '${String(mode)}'`);
-  const limits: ArgsLimits = { ...DEFAULT_ARGS_LIMITS, ...options.argsLimits };
+  const limits = checkLimits(options.argsLimits);
   const source = options.policy;
   const fixed = isPolicy(source) ? ({ policy: source } as const) : undefined;
   const provider = fixed ? undefined : (source as PolicyProvider);
-  /** The policy in force; a provider that throws counts as having none (every call then denies). */
+  if (!fixed && typeof provider?.currentPolicy !== 'function')
+    throw new InvalidOptionsError('createEnforcer: `policy` must be a loaded Policy or a PolicyProvider');
+  /**
+   * The policy in force. A provider that throws, or answers anything but a
+   * loaded Policy or an error, counts as having none (every call then denies).
+   */
   const current = (): { readonly policy: Policy } | { readonly error: string } => {
     if (fixed) return fixed;
     try {
-      return provider?.currentPolicy() ?? { error: 'no policy' };
+      const state = (provider as PolicyProvider).currentPolicy() as unknown;
+      const answer = state as { policy?: unknown; error?: unknown } | null | undefined;
+      if (typeof answer === 'object' && answer !== null) {
+        if (isPolicy(answer.policy)) return { policy: answer.policy };
+        if (typeof answer.error === 'string') return { error: answer.error };
+      }
+      return { error: 'the policy provider returned no policy' };
     } catch (e) {
-      return { error: `the policy provider failed: ${(e as Error)?.message ?? String(e)}` };
+      return { error: `the policy provider failed: ${describeError(e)}` };
     }
   };
   const { onDecision, onApproval, recorder, requireUser } = options;
@@ -184,33 +264,32 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       listener(event);
     } catch (e) {
       // A listener must never change or break a decision.
-      process.emitWarning(`hexgate: a decision listener threw: ${(e as Error)?.message ?? e}`);
+      process.emitWarning(`hexgate: a decision listener threw: ${describeError(e)}`);
     }
   };
 
   /** The policy's verdict for a call, with no side effect (nothing reported, no Decision built). */
-  const evaluate = (call: ToolCall, user: User | undefined) => {
+  const evaluate = (call: ReadCall) => {
     let outcome: Outcome = 'deny';
     let reason: string;
     let violations: readonly string[] = [];
     let decidingRole: string | undefined;
     let digest = '';
     let args: FrozenArgs | undefined;
-    const tool = call?.tool;
-    const badUser = call?.user === undefined ? undefined : userProblem(call.user);
+    const { tool, user } = call;
     try {
       const state = current();
       if ('error' in state) {
         reason = `no usable policy: ${state.error}`;
+      } else if (call.problem !== undefined) {
+        digest = state.policy.digest;
+        reason = call.problem;
       } else if (typeof tool !== 'string' || tool.length === 0) {
         digest = state.policy.digest;
         reason = 'invalid tool name';
       } else if (requireUser && !user) {
         digest = state.policy.digest;
         reason = 'no user in scope and the enforcer requires one';
-      } else if (badUser !== undefined) {
-        digest = state.policy.digest;
-        reason = `invalid user: ${badUser}`;
       } else {
         digest = state.policy.digest;
         const snap = snapshotArgs(call.args, limits);
@@ -219,29 +298,32 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         } else {
           args = snap.args;
           const verdict = state.policy.evaluate(tool, args, user);
-          outcome = verdict.outcome;
-          reason = verdict.reason;
-          violations = verdict.violations;
-          decidingRole = verdict.role;
+          // Only the three outcomes exist; anything else from a policy is a deny.
+          if (OUTCOMES.has(verdict.outcome)) {
+            outcome = verdict.outcome;
+            reason = verdict.reason;
+            violations = verdict.violations;
+            decidingRole = verdict.role;
+          } else {
+            reason = 'the policy returned an unknown outcome';
+          }
         }
       }
     } catch (e) {
       outcome = 'deny';
-      reason = `policy evaluation failed: ${(e as Error)?.message ?? String(e)}`;
+      reason = `policy evaluation failed: ${describeError(e)}`;
     }
     return { outcome, reason, violations, decidingRole, digest, args };
   };
 
-  const decide = (call: ToolCall): Enforcement => {
+  const decide = (toolCall: ToolCall): Enforcement => {
     const started = performance.now();
-    const user = call?.user ?? tryGetUser();
-    const { outcome, reason, violations, decidingRole, digest, args } = evaluate(call, user);
+    const call = readCall(toolCall);
+    const { outcome, reason, violations, decidingRole, digest, args } = evaluate(call);
     // Invalid arguments deny even in shadow mode: there is no snapshot to run with.
     const effective: Outcome = mode === 'shadow' && args !== undefined ? 'allow' : outcome;
     return finish({
       call,
-      user,
-      agentName: call?.agentName ?? options.agentName,
       outcome,
       effective,
       reason,
@@ -255,9 +337,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
 
   /** Builds the frozen Decision, passes it through the recorder and listeners. */
   const finish = (d: {
-    call: ToolCall;
-    user: User | undefined;
-    agentName: string | undefined;
+    call: ReadCall;
     outcome: Outcome;
     effective: Outcome;
     reason: string;
@@ -267,16 +347,16 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     args: FrozenArgs | undefined;
     started: number;
   }): Enforcement => {
-    const { user, args } = d;
-    const tool = d.call?.tool;
+    const { args } = d;
+    const { user } = d.call;
     let decision: Decision = Object.freeze({
       id: randomUUID(),
       timestamp: isoNow(),
       outcome: d.outcome,
       effective: d.effective,
       mode,
-      tool: typeof tool === 'string' ? tool : String(tool),
-      agentName: d.agentName,
+      tool: toolLabel(d.call.tool),
+      agentName: d.call.agentName ?? options.agentName,
       userId: user?.id,
       sessionId: user?.sessionId,
       roles: frozenRoles(user?.roles),
@@ -288,10 +368,17 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     });
     if (recorder) {
       let refusal: string | undefined;
+      let answer: unknown;
       try {
-        refusal = recorder.recordDecision({ decision, args, user });
+        answer = recorder.recordDecision({ decision, args, user });
+        // Anything but undefined is a refusal; a reason must be text the model-facing forms can render.
+        if (answer !== undefined)
+          refusal =
+            typeof answer === 'string' && answer.trim() !== ''
+              ? answer
+              : 'audit unavailable: the recorder refused the record';
       } catch (e) {
-        refusal = `audit unavailable: ${(e as Error)?.message ?? e}`;
+        refusal = `audit unavailable: ${describeError(e)}`;
       }
       if (refusal !== undefined && decision.effective !== 'deny') {
         decision = Object.freeze({
@@ -307,22 +394,26 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     return { decision, args };
   };
 
-  const refuse = (call: ToolCall, reason: string): Enforcement => {
+  const refuse = (toolCall: ToolCall, reason: string): Enforcement => {
     const started = performance.now();
-    const user = call?.user ?? tryGetUser();
+    const call = readCall(toolCall);
     const state = current();
-    const snap = snapshotArgs(call?.args, limits);
+    let args: FrozenArgs | undefined;
+    try {
+      const snap = snapshotArgs(call.args, limits);
+      if (snap.ok) args = snap.args;
+    } catch {
+      // A deny needs no snapshot.
+    }
     return finish({
       call,
-      user,
-      agentName: call?.agentName ?? options.agentName,
       outcome: 'deny',
       effective: 'deny',
-      reason,
+      reason: typeof reason === 'string' && reason !== '' ? reason : 'refused by the adapter',
       violations: [],
       decidingRole: undefined,
       digest: 'error' in state ? '' : state.policy.digest,
-      args: snap.ok ? snap.args : undefined,
+      args,
       started,
     });
   };
@@ -332,26 +423,33 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     mode,
     decide,
     preview(call) {
-      const { outcome, args } = evaluate(call, call?.user ?? tryGetUser());
+      const { outcome, args } = evaluate(readCall(call));
       return mode === 'shadow' && args !== undefined ? 'allow' : outcome;
     },
     refuse,
-    explain(call) {
+    explain(toolCall) {
       const state = current();
-      const badUser = call?.user === undefined ? undefined : userProblem(call.user);
-      if (badUser !== undefined) return explainCall(undefined, call, undefined, limits, `invalid user: ${badUser}`);
-      return explainCall('error' in state ? undefined : state.policy, call, call.user ?? tryGetUser(), limits);
+      const call = readCall(toolCall);
+      if (call.problem !== undefined) return explainCall(undefined, toolCall, undefined, limits, call.problem);
+      return explainCall('error' in state ? undefined : state.policy, toolCall, call.user, limits);
     },
     couldCall(tool, user) {
       const state = current();
-      if ('error' in state) return false;
-      const u = user ?? tryGetUser();
+      if ('error' in state || typeof tool !== 'string') return false;
+      let u: User | undefined;
+      if (user === undefined) u = tryGetUser();
+      else {
+        const copy = copyUser(user);
+        if (copy.problem !== undefined) return false;
+        u = copy.user;
+      }
       if (requireUser && !u) return false;
       return state.policy
         .effectiveRoles(u?.roles)
         .some((role: string) => state.policy.entryFor(role, tool).mode !== 'deny');
     },
     reportApproval(input) {
+      if (typeof input !== 'object' || input === null) return;
       const { args, ...rest } = input;
       let argsHash: string;
       try {
@@ -363,7 +461,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       try {
         recorder?.recordApproval?.(event);
       } catch (e) {
-        process.emitWarning(`hexgate: recording an approval failed: ${(e as Error)?.message ?? e}`);
+        process.emitWarning(`hexgate: recording an approval failed: ${describeError(e)}`);
       }
       notify(onApproval, event);
     },

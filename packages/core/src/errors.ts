@@ -84,3 +84,18 @@ export class InvalidOptionsError extends HexgateError {
     super('INVALID_OPTIONS', message);
   }
 }
+
+/**
+ * A one-line description of anything thrown, for deny reasons and warnings.
+ * Never throws itself: a thrown Symbol, an `Object.create(null)` or an error
+ * whose `message` getter throws must not turn a deny into a crash.
+ */
+export function describeError(e: unknown): string {
+  try {
+    const message = (e as { message?: unknown } | null | undefined)?.message;
+    if (typeof message === 'string') return message;
+    return String(e);
+  } catch {
+    return 'an error that cannot be printed';
+  }
+}

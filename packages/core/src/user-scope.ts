@@ -7,6 +7,7 @@
  * This is the only file that imports `node:async_hooks`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { snapshotArgs } from './args/snapshot-args.ts';
 import { InvalidOptionsError, MissingUserError } from './errors.ts';
 
 export interface User {
@@ -31,34 +32,71 @@ function store(): AsyncLocalStorage<User> {
   return als;
 }
 
+/** Copies this module made (frozen, validated): used as they are, never copied again. */
+const bound = new WeakSet<object>();
+
+export type UserCopy = { readonly user: User; readonly problem?: undefined } | { readonly problem: string };
+
 /**
- * Why `user` is not a usable `User`, or undefined when it is. A malformed user
- * (a bare string, roles given as a string, no id) would otherwise silently
- * fall back to the `default` role.
+ * A validated, deep-frozen copy of `user`, or why it is not a usable `User`.
+ * Each field is read exactly once and the copy is what gets validated and
+ * used, so a getter cannot answer one thing to validation and another to the
+ * decision, and mutating the caller's object (its `roles` array, a nested
+ * attribute) later changes nothing in flight. A malformed user (a bare
+ * string, roles given as a string, no id) would otherwise silently fall back
+ * to the `default` role. Attributes must be plain JSON data: constraints
+ * compare them as JSON (`ctx.<name>`).
  */
-export function userProblem(user: unknown): string | undefined {
+export function copyUser(user: unknown): UserCopy {
+  if (typeof user === 'object' && user !== null && bound.has(user)) return { user: user as User };
   if (typeof user !== 'object' || user === null || Array.isArray(user))
-    return 'a user must be an object { id, roles?, sessionId?, attributes? }';
-  const u = user as Record<string, unknown>;
-  if (typeof u.id !== 'string') return 'user.id must be a string';
-  if (u.roles !== undefined && (!Array.isArray(u.roles) || !u.roles.every((r) => typeof r === 'string'))) {
-    return 'user.roles must be a list of role names';
+    return { problem: 'a user must be an object { id, roles?, sessionId?, attributes? }' };
+  let id: unknown;
+  let roles: unknown;
+  let sessionId: unknown;
+  let attributes: unknown;
+  try {
+    const u = user as Record<string, unknown>;
+    id = u.id;
+    roles = u.roles;
+    sessionId = u.sessionId;
+    attributes = u.attributes;
+  } catch {
+    return { problem: 'the user object could not be read' };
   }
-  if (u.sessionId !== undefined && typeof u.sessionId !== 'string') return 'user.sessionId must be a string';
-  if (
-    u.attributes !== undefined &&
-    (typeof u.attributes !== 'object' || u.attributes === null || Array.isArray(u.attributes))
-  ) {
-    return 'user.attributes must be an object';
+  if (typeof id !== 'string') return { problem: 'user.id must be a string' };
+  let roleList: readonly string[] | undefined;
+  if (roles !== undefined) {
+    const list = Array.isArray(roles) ? Array.from(roles as unknown[]) : undefined;
+    if (!list?.every((r) => typeof r === 'string')) return { problem: 'user.roles must be a list of role names' };
+    roleList = Object.freeze(list as string[]);
   }
-  return undefined;
+  if (sessionId !== undefined && typeof sessionId !== 'string') return { problem: 'user.sessionId must be a string' };
+  let attrs: Readonly<Record<string, unknown>> | undefined;
+  if (attributes !== undefined) {
+    // Checked first: snapshotArgs would parse a string as JSON text.
+    if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes))
+      return { problem: 'user.attributes must be an object' };
+    const snap = snapshotArgs(attributes);
+    if (!snap.ok)
+      return { problem: `user.attributes must be plain JSON data: ${snap.reason.replace(/^invalid arguments: /, '')}` };
+    attrs = snap.args;
+  }
+  const copy: User = Object.freeze({
+    id,
+    ...(roleList !== undefined ? { roles: roleList } : {}),
+    ...(sessionId !== undefined ? { sessionId: sessionId as string } : {}),
+    ...(attrs !== undefined ? { attributes: attrs } : {}),
+  });
+  bound.add(copy);
+  return { user: copy };
 }
 
 /** Runs `fn` with `user` in scope for everything it calls, sync or async. Throws `InvalidOptionsError` for a malformed user. */
 export function runWithUser<T>(user: User, fn: () => T): T {
-  const problem = userProblem(user);
-  if (problem) throw new InvalidOptionsError(`runWithUser: ${problem}`);
-  return store().run(freezeUser(user), fn);
+  const copy = copyUser(user);
+  if (copy.problem !== undefined) throw new InvalidOptionsError(`runWithUser: ${copy.problem}`);
+  return store().run(copy.user, fn);
 }
 
 /**
@@ -79,14 +117,4 @@ export function getUser(): User {
 /** The user in scope, or `undefined`. */
 export function tryGetUser(): User | undefined {
   return store().getStore();
-}
-
-/** A defensive frozen copy, so a caller mutating its object later changes nothing in flight. */
-function freezeUser(user: User): User {
-  if (Object.isFrozen(user)) return user;
-  return Object.freeze({
-    ...user,
-    ...(user.roles ? { roles: Object.freeze([...user.roles]) } : {}),
-    ...(user.attributes ? { attributes: Object.freeze({ ...user.attributes }) } : {}),
-  });
 }

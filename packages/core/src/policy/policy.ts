@@ -85,6 +85,17 @@ const BUILTIN_DENY: CompiledEntry = Object.freeze({
   denials: [],
 });
 
+/** Marks a Policy built by any copy of @hexgate/core (an `instanceof` check fails across copies). */
+const POLICY_BRAND = Symbol.for('@hexgate/core.Policy');
+
+/** Whether `value` is a loaded Policy (from this or another copy of @hexgate/core). */
+export function isPolicy(value: unknown): value is Policy {
+  return (
+    value instanceof Policy ||
+    (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[POLICY_BRAND] === true)
+  );
+}
+
 export class Policy {
   /** sha256 (hex) of the normalized policy. Every decision records it. */
   readonly digest: string;
@@ -103,6 +114,7 @@ export class Policy {
     this.#defaultRole = this.#selectable.get(DEFAULT_ROLE);
     this.digest = digest;
     this.sources = Object.freeze([...sources]);
+    Object.defineProperty(this, POLICY_BRAND, { value: true });
     Object.freeze(this);
   }
 
