@@ -1,5 +1,5 @@
 import { decisionPayload, HexgateError, hashArgs, runWithUser, type User } from '@hexgate/core';
-import type { ToolMessage } from '@langchain/core/messages';
+import { AIMessage, type ToolMessage } from '@langchain/core/messages';
 import { Command, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { createReactAgent } from '@langchain/langgraph/prebuilt';
 import { describe, expect, it } from 'vitest';
@@ -263,6 +263,24 @@ describe.each(AGENT_KINDS)('wrapLangGraphAgent with %s', (kind) => {
     // The call is asked again, for mallory; the answer for alice approved nothing.
     expect(pendingApprovals(resumed).map((p) => [p.request.toolCallId, p.request.userId])).toEqual([['d1', 'mallory']]);
     expect(recorder.approvals.map((a) => a.status)).not.toContain('approved');
+  });
+
+  it('arguments edited in the checkpoint before the resume are asked again, not run on the old approval', async () => {
+    const { agent, executions } = setup([{ name: 'delete_file', args: { path: '/tmp/a' }, id: 'd1' }]);
+    const config = { user: alice, ...thread('edited') };
+    const [pending] = pendingApprovals(await agent.invoke(ask(), config));
+    // Someone rewrites the pending tool call (LangGraph's own updateState) after the reviewer saw /tmp/a.
+    const state = await agent.getState(thread('edited'));
+    const asked = state.values.messages.at(-1) as AIMessage;
+    const edited = new AIMessage({
+      id: asked.id,
+      content: '',
+      tool_calls: [{ name: 'delete_file', args: { path: '/etc' }, id: 'd1', type: 'tool_call' }],
+    });
+    await agent.updateState(thread('edited'), { messages: [edited] });
+    const resumed = await agent.invoke(new Command({ resume: approve(pending!.request) }), config);
+    expect(executions).toEqual([]);
+    expect(pendingApprovals(resumed).map((p) => p.request.args)).toEqual([{ path: '/etc' }]);
   });
 
   it('withConfig keeps the wrapper: the derived graph still takes the per-call user', async () => {
