@@ -88,7 +88,6 @@ export function copyUser(user: unknown): UserCopy {
     ...(sessionId !== undefined ? { sessionId: sessionId as string } : {}),
     ...(attrs !== undefined ? { attributes: attrs } : {}),
   });
-  bound.add(copy);
   return { user: copy };
 }
 
@@ -96,6 +95,8 @@ export function copyUser(user: unknown): UserCopy {
 export function runWithUser<T>(user: User, fn: () => T): T {
   const copy = copyUser(user);
   if (copy.problem !== undefined) throw new InvalidOptionsError(`runWithUser: ${copy.problem}`);
+  // Remembered, so adapters passing `getUser()` back as `call.user` do not copy it again.
+  bound.add(copy.user);
   return store().run(copy.user, fn);
 }
 
