@@ -11,6 +11,11 @@
  *   value   := path | literal | 'consts.' name | 'role' | 'tool' | count '(' value ')'
  *   path    := ('args' | 'ctx' | 'user.id' | '.') ('.' name | '[' int | string ']')*
  *
+ * Whitespace is insignificant except after a '.': the name must touch it
+ * (`args.a`, not `args. a`). Inside every()/any() a '.' followed by a space
+ * or an operator is the item itself (`. in ["a"]`, `. not in consts.x`), and
+ * `.not` / `.in` / `.and` / `.or` are errors (write `.["not"]` for such a field).
+ *
  * A tiny hand-written parser keeps exact offsets for error messages and has
  * no dependency; the language is small and closed.
  */
@@ -212,6 +217,8 @@ class Parser {
         if (!this.isPunct(dot, '.') || !this.isWord(name, 'id')) {
           throw this.error(name, "only 'user.id' is available", 'use ctx.<attribute> for user attributes');
         }
+        if (name.offset !== dot.offset + 1)
+          throw this.error(name, "expected 'id' directly after 'user.'", 'write user.id');
         return { kind: 'path', root: 'user', segments: ['id'], text: 'user.id' };
       }
       case 'role':
@@ -222,9 +229,12 @@ class Parser {
         return { kind: 'tool' };
       case 'consts': {
         this.next();
-        this.expectPunct('.', "after 'consts'");
+        const dot = this.expectPunct('.', "after 'consts'");
         const name = this.next();
         if (name.type !== 'word') throw this.error(name, 'expected a constant name after consts.');
+        if (name.offset !== dot.offset + 1) {
+          throw this.error(name, "expected a constant name directly after 'consts.'", `write consts.${name.text}`);
+        }
         return { kind: 'const', name: name.text };
       }
       case 'count': {
@@ -269,23 +279,41 @@ class Parser {
 
   private path(root: PathRoot, start: Token, leadingDot: boolean): PathNode {
     const segments: (string | number)[] = [];
-    let expectName = leadingDot;
+    // The '.' whose name is expected next. Whitespace matters only here: a
+    // name must touch its dot, because inside every()/any() a lone '.' is a
+    // value (the item), so `. not in X` and `.not in X` would otherwise read
+    // the same and one of them would silently mean the other.
+    let dot: Token | undefined = leadingDot ? start : undefined;
     if (leadingDot) this.next();
     for (;;) {
       const t = this.peek();
-      if (expectName) {
-        expectName = false;
-        if (t.type === 'word') {
+      if (dot) {
+        const lone = root === 'item' && segments.length === 0;
+        const touching = t.offset === dot.offset + 1;
+        if (t.type === 'word' && touching) {
+          if (lone && KEYWORDS.has(t.text)) {
+            throw this.error(
+              dot,
+              `'.${t.text}' is ambiguous`,
+              `write ". ${t.text} ..." (with a space) for the item itself, or .["${t.text}"] for a field named ${t.text}`,
+            );
+          }
           this.next();
           segments.push(t.text);
+          dot = undefined;
           continue;
         }
-        if (root === 'item' && segments.length === 0) break; // a lone '.' is the item itself
-        throw this.error(t, "expected a name after '.'");
+        if (t.type === 'word' && !(lone && KEYWORDS.has(t.text))) {
+          const prefix = this.source.slice(start.offset, dot.offset);
+          throw this.error(t, "expected a field name directly after '.'", `write ${prefix}.${t.text} (no space)`);
+        }
+        if (!lone || this.isPunct(t, '.')) throw this.error(t, "expected a name after '.'");
+        dot = undefined; // a lone '.' is the item itself; `.[0]` / `.["key"]` index into it
+        continue;
       }
       if (this.isPunct(t, '.')) {
         this.next();
-        expectName = true;
+        dot = t;
         continue;
       }
       if (this.isPunct(t, '[')) {
