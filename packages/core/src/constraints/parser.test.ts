@@ -93,3 +93,27 @@ describe('the current item `.` inside every() / any()', () => {
     expect(outcome(c, { rows: [{ tags: ['x'], n: 1 }] })).toBe('deny');
   });
 });
+
+describe('nesting depth is capped (a deep constraint is a load error, never a stack overflow)', () => {
+  const MAX = 64;
+  const shapes: [string, (n: number) => string, number][] = [
+    // name, constraint with n nested levels, offset of the level that goes one too deep
+    ['parentheses', (n) => `${'('.repeat(n)}args.a == 1${')'.repeat(n)}`, MAX],
+    ['not', (n) => `${'not '.repeat(n)}args.a == 1`, MAX * 4],
+    ['count()', (n) => `${'count('.repeat(n)}args.a${')'.repeat(n)} == 1`, MAX * 6],
+    ['list literals', (n) => `args.a in [${'['.repeat(n - 1)}${']'.repeat(n - 1)}]`, 10 + MAX],
+    ['every()', (n) => `${'every(args.a, '.repeat(n)}. == 1${')'.repeat(n)}`, MAX * 14],
+  ];
+
+  for (const [name, nested, offset] of shapes) {
+    it(`${name}: ${MAX} levels load, ${MAX + 1} is a positioned load error, 20,000 too`, () => {
+      expect(() => policyWith(nested(MAX))).not.toThrow();
+      const c = nested(MAX + 1);
+      const [issue] = loadIssues(c);
+      expect(issue).toMatchObject({ line: 3, column: columnOf(c, offset) });
+      expect(issue?.message).toContain(`nested more than ${MAX} levels deep`);
+      expect(issue?.hint).toBeTruthy();
+      expect(loadIssues(nested(20_000))[0]?.message).toContain(`nested more than ${MAX} levels deep`);
+    });
+  }
+});

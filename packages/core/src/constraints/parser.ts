@@ -28,6 +28,14 @@ const STRING_FNS = new Set(['startswith', 'endswith', 'contains']);
 const KEYWORDS = new Set(['and', 'or', 'not', 'in']);
 const FUNCTIONS = new Set(['count', 'startswith', 'endswith', 'contains', 'matches', 'every', 'any']);
 
+/**
+ * How deeply parentheses, `not`, every()/any(), count() and list literals may
+ * nest. The parser, the compiler and the evaluators all recurse over the tree,
+ * so without a cap a long enough constraint overflows the stack (a RangeError
+ * instead of a load error); no real constraint comes close to 64 levels.
+ */
+export const MAX_CONSTRAINT_DEPTH = 64;
+
 export function parseConstraint(source: string): Expr {
   const parser = new Parser(source, tokenize(source));
   const expr = parser.expr();
@@ -38,6 +46,7 @@ export function parseConstraint(source: string): Expr {
 class Parser {
   private pos = 0;
   private quantifierDepth = 0;
+  private depth = 0;
 
   constructor(
     private readonly source: string,
@@ -66,6 +75,21 @@ class Parser {
     const t = this.next();
     if (!this.isPunct(t, text)) throw this.error(t, `expected '${text}' ${what}`);
     return t;
+  }
+
+  /** Enters one nesting level at token `t`; errors abort the parse, so there is no matching leave on failure. */
+  private enter(t: Token): void {
+    if (++this.depth > MAX_CONSTRAINT_DEPTH) {
+      throw this.error(
+        t,
+        `the constraint is nested more than ${MAX_CONSTRAINT_DEPTH} levels deep`,
+        'split it into several constraints (all of them must hold) or drop redundant parentheses and nots',
+      );
+    }
+  }
+
+  private leave(): void {
+    this.depth--;
   }
 
   private error(t: Token, message: string, hint?: string): ConstraintSyntaxError {
@@ -100,8 +124,10 @@ class Parser {
 
   private unary(): Expr {
     if (this.isWord(this.peek(), 'not')) {
-      this.next();
-      return { kind: 'not', item: this.unary() };
+      this.enter(this.next());
+      const item = this.unary();
+      this.leave();
+      return { kind: 'not', item };
     }
     return this.atom();
   }
@@ -109,9 +135,10 @@ class Parser {
   private atom(): Expr {
     const t = this.peek();
     if (this.isPunct(t, '(')) {
-      this.next();
+      this.enter(this.next());
       const inner = this.expr();
       this.expectPunct(')', 'to close the parenthesis');
+      this.leave();
       return inner;
     }
     if (t.type === 'word' && this.isPunct(this.peek(1), '(')) {
@@ -169,7 +196,7 @@ class Parser {
   }
 
   private quantifier(fn: 'every' | 'any'): Expr {
-    this.next();
+    this.enter(this.next());
     this.expectPunct('(', `after ${fn}`);
     const subject = this.value();
     this.expectPunct(',', `between the list and the condition of ${fn}`);
@@ -177,6 +204,7 @@ class Parser {
     const body = this.expr();
     this.quantifierDepth--;
     this.expectPunct(')', `to close ${fn}(`);
+    this.leave();
     return { kind: 'quantifier', fn, subject, body };
   }
 
@@ -238,11 +266,12 @@ class Parser {
         return { kind: 'const', name: name.text };
       }
       case 'count': {
-        this.next();
+        this.enter(this.next());
         if (!this.isPunct(this.peek(), '(')) throw this.error(this.peek(), "expected '(' after count");
         this.next();
         const arg = this.value();
         this.expectPunct(')', 'to close count(');
+        this.leave();
         return { kind: 'count', arg };
       }
       default:
@@ -259,10 +288,11 @@ class Parser {
   }
 
   private listLiteral(): unknown[] {
-    this.expectPunct('[', 'to open a list');
+    this.enter(this.expectPunct('[', 'to open a list'));
     const items: unknown[] = [];
     if (this.isPunct(this.peek(), ']')) {
       this.next();
+      this.leave();
       return items;
     }
     for (;;) {
@@ -272,7 +302,10 @@ class Parser {
         throw this.error(t, 'list items must be literals (strings, numbers, true, false, null, lists)');
       items.push(v.value);
       const sep = this.next();
-      if (this.isPunct(sep, ']')) return items;
+      if (this.isPunct(sep, ']')) {
+        this.leave();
+        return items;
+      }
       if (!this.isPunct(sep, ',')) throw this.error(sep, "expected ',' or ']' in list");
     }
   }
