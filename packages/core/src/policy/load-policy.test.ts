@@ -246,3 +246,34 @@ roles:
     expect(d.decidingRole).toBe('default');
   });
 });
+
+describe('YAML tags and directives: nothing is silently ignored', () => {
+  it('an unknown tag is a positioned load error, not a warning that loads the plain value', () => {
+    for (const [text, column] of [
+      ['tools:\n  wire: {mode: !!js/function "allow"}\n', 16],
+      ['tools:\n  wire: {mode: !deny allow}\n', 16],
+    ] as const) {
+      const issues = issuesOf(() => parsePolicy(text));
+      expect(issues[0], text).toMatchObject({ line: 2, column, message: expect.stringMatching(/tag/i) });
+      expect(issues[0]?.hint, text).toBeTruthy();
+    }
+  });
+
+  it('tags that do not give JSON data (binary, set, timestamp, omap, pairs) are load errors too', () => {
+    for (const value of ['!!binary aGk=', '!!set {a}', '!!timestamp 2024-01-01', '!!omap [a: 1]', '!!pairs [a: 1]']) {
+      const issues = issuesOf(() => parsePolicy(`consts:\n  x: ${value}\n`));
+      expect(issues[0], value).toMatchObject({ line: 2, column: 6, message: expect.stringContaining('tag') });
+    }
+  });
+
+  it('the JSON tags of the core schema still work', () => {
+    const p = parsePolicy(
+      'consts: {n: !!int "5"}\ntools:\n  t: {mode: !!str allow, constraints: ["args.n == consts.n"]}\n',
+    );
+    expect(outcome(p, 't', { n: 5 }).outcome).toBe('allow');
+  });
+
+  it('an unknown directive is a load error', () => {
+    expect(issuesOf(() => parsePolicy('%FOO bar\n---\ntools: {}\n'))[0]).toMatchObject({ line: 1, column: 1 });
+  });
+});

@@ -2,6 +2,11 @@
  * Reads one YAML policy file with the `yaml` library, which gives source
  * positions for every node, rejects duplicate keys, and caps alias expansion
  * (a "billion laughs" alias bomb is an error, not a hang).
+ *
+ * A policy is plain JSON data written in YAML, and anything YAML would
+ * otherwise resolve quietly is an error here: every parser warning (an
+ * unknown tag, an unknown directive) and the YAML 1.1 tags that make non-JSON
+ * values (!!binary, !!set, !!timestamp, !!omap, !!pairs).
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
 import type { PolicyIssue } from '../errors.ts';
@@ -31,6 +36,9 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
     lineCounter: lines,
     uniqueKeys: false,
     schema: 'core',
+    // The YAML 1.1 types (binary, set, timestamp, omap, pairs) are not JSON:
+    // unresolved, their tags become warnings, which are errors below.
+    resolveKnownTags: false,
     prettyErrors: false,
     strict: true,
   });
@@ -40,6 +48,20 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
     const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
     const message = e.message.split('\n')[0] ?? e.message;
     issues.push({ file, line: pos?.line ?? 1, column: pos?.col ?? 1, message: `YAML syntax error: ${message}` });
+  }
+  // Warnings are errors: yaml warns and then loads the plain value (an
+  // unresolved `!deny allow` loads as "allow"), which is the silent
+  // reinterpretation a policy must never get.
+  for (const w of doc.warnings) {
+    const pos = w.linePos?.[0] ?? lines.linePos(w.pos[0]);
+    const message = w.message.split('\n')[0] ?? w.message;
+    const hint =
+      w.code === 'TAG_RESOLVE_FAILED'
+        ? 'a policy is plain JSON data: remove the tag (only !!str, !!int, !!float, !!bool, !!null, !!map and !!seq are allowed, and only on values they fit)'
+        : w.code === 'BAD_DIRECTIVE'
+          ? 'remove the directive'
+          : 'YAML warnings are errors in a policy';
+    issues.push({ file, line: pos?.line ?? 1, column: pos?.col ?? 1, message: `YAML: ${message}`, hint });
   }
   // One walk over the document indexes every node's position by its path
   // (lookups are then O(1); yaml's getIn scans maps linearly, which made
