@@ -247,6 +247,36 @@ roles:
   });
 });
 
+describe('YAML keys: what the document says is what gets loaded', () => {
+  it('a key written as an alias (`*k :`) is a load error, so it cannot repeat a key unnoticed', () => {
+    const issues = issuesOf(() => parsePolicy('tools:\n  &k wire: {mode: deny}\n  *k : {mode: allow}\n'));
+    expect(issues[0]).toMatchObject({ line: 3, column: 3, message: expect.stringContaining('alias') });
+    expect(issues[0]?.hint).toBeTruthy();
+  });
+
+  it('a list or mapping used as a key is a load error', () => {
+    expect(issuesOf(() => parsePolicy('consts:\n  ? [a]\n  : 1\n'))[0]).toMatchObject({
+      line: 2,
+      column: 5,
+      message: expect.stringContaining('key'),
+    });
+    expect(issuesOf(() => parsePolicy('consts:\n  {a: 1}: 1\n'))[0]).toMatchObject({ line: 2, column: 3 });
+  });
+
+  it('keys that are the same once loaded are duplicates: `~`, `null`, an empty key and ""; 1 and "1"', () => {
+    expect(issuesOf(() => parsePolicy('consts:\n  ~: 1\n  "": 2\n'))[0]).toMatchObject({
+      line: 3,
+      column: 3,
+      message: "duplicate key ''",
+    });
+    expect(issuesOf(() => parsePolicy('consts:\n  null: 1\n  ~: 2\n'))[0]).toMatchObject({ line: 3 });
+    expect(issuesOf(() => parsePolicy('consts:\n  "": 1\n  : 2\n'))[0]).toMatchObject({ line: 3 });
+    expect(issuesOf(() => parsePolicy('consts:\n  1: a\n  "1": b\n'))[0]).toMatchObject({ line: 3 });
+    // Distinct keys stay distinct.
+    expect(() => parsePolicy('consts:\n  ~: 1\n  "null": 2\n  1: 3\n  "1.5": 4\n')).not.toThrow();
+  });
+});
+
 describe('YAML tags and directives: nothing is silently ignored', () => {
   it('an unknown tag is a positioned load error, not a warning that loads the plain value', () => {
     for (const [text, column] of [

@@ -5,10 +5,12 @@
  *
  * A policy is plain JSON data written in YAML, and anything YAML would
  * otherwise resolve quietly is an error here: every parser warning (an
- * unknown tag, an unknown directive) and the YAML 1.1 tags that make non-JSON
- * values (!!binary, !!set, !!timestamp, !!omap, !!pairs).
+ * unknown tag, an unknown directive), the YAML 1.1 tags that make non-JSON
+ * values (!!binary, !!set, !!timestamp, !!omap, !!pairs), keys written as
+ * aliases or collections, and keys that only differ before conversion (`~`
+ * and `""`).
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
 import type { PolicyIssue } from '../errors.ts';
 
 /** Alias expansions allowed while converting a document (yaml's own guard). */
@@ -69,28 +71,43 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
   // itself (the parser's own check is off because it points at the map).
   const index = new Map<string, { readonly node: Node; readonly key?: Node }>();
   const pathKey = (path: readonly (string | number)[]) => path.join('\u0000');
+  const issueAt = (offset: number, message: string, hint: string) => {
+    const pos = lines.linePos(offset);
+    issues.push({ file, line: pos.line, column: pos.col, message, hint });
+  };
   const walk = (node: unknown, path: (string | number)[]): void => {
     if (isMap(node)) {
       const seen = new Set<string>();
       for (const pair of node.items) {
-        if (!isScalar(pair.key)) continue;
-        const name = String(pair.key.value);
+        const key = pair.key as unknown;
+        // A key must be written out: an alias key (`*k : ...`) can repeat
+        // another key unnoticed, and a collection key is stringified by toJS.
+        if (isAlias(key)) {
+          issueAt(key.range?.[0] ?? 0, 'a key cannot be an alias', `write the key itself instead of *${key.source}`);
+          continue;
+        }
+        if (key !== null && !isScalar(key)) {
+          const start = (key as Node).range?.[0] ?? node.range?.[0] ?? 0;
+          issueAt(start, 'a key must be a string, not a list or a mapping', 'write the key as plain text');
+          continue;
+        }
+        // The name toJS gives the key: a null key (`~`, `null`, or nothing) is ''.
+        const value = isScalar(key) ? key.value : null;
+        const name = value === null || value === undefined ? '' : String(value);
         if (seen.has(name)) {
-          const pos = lines.linePos(pair.key.range?.[0] ?? 0);
-          issues.push({
-            file,
-            line: pos.line,
-            column: pos.col,
-            message: `duplicate key '${name}'`,
-            hint: 'each key may appear once; merge the two entries',
-          });
+          issueAt(
+            (isScalar(key) ? key.range?.[0] : undefined) ?? (pair.value as Node | null)?.range?.[0] ?? 0,
+            `duplicate key '${name}'`,
+            'each key may appear once; merge the two entries',
+          );
         }
         seen.add(name);
         const child = [...path, name];
+        const keyNode = (key ?? undefined) as Node | undefined;
         if (pair.value && typeof pair.value === 'object' && 'range' in pair.value) {
-          index.set(pathKey(child), { node: pair.value as Node, key: pair.key as Node });
-        } else {
-          index.set(pathKey(child), { node: pair.key as Node, key: pair.key as Node });
+          index.set(pathKey(child), { node: pair.value as Node, ...(keyNode ? { key: keyNode } : {}) });
+        } else if (keyNode) {
+          index.set(pathKey(child), { node: keyNode, key: keyNode });
         }
         walk(pair.value, child);
       }
