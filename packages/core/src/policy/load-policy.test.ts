@@ -307,3 +307,21 @@ describe('YAML tags and directives: nothing is silently ignored', () => {
     expect(issuesOf(() => parsePolicy('%FOO bar\n---\ntools: {}\n'))[0]).toMatchObject({ line: 1, column: 1 });
   });
 });
+
+describe('deep YAML', () => {
+  it('a deeply nested document is a load error, never a RangeError', () => {
+    const n = 5000;
+    const block = `consts:\n  a:\n${Array.from({ length: n }, (_, i) => `${' '.repeat(4 + i)}-`).join('\n')} 1\n`;
+    const flow = `consts:\n  a: ${'['.repeat(n)}${']'.repeat(n)}\n`;
+    for (const text of [block, flow]) expect(issuesOf(() => parsePolicy(text)).length).toBeGreaterThan(0);
+  });
+
+  it('nesting beyond the cap is a positioned load error; within it, constants load', () => {
+    const nested = (n: number) => `consts:\n  a: ${'['.repeat(n)}1${']'.repeat(n)}\n`;
+    expect(() => parsePolicy(nested(60))).not.toThrow();
+    expect(issuesOf(() => parsePolicy(nested(100)))[0]).toMatchObject({
+      line: 2,
+      message: expect.stringContaining('nested more than'),
+    });
+  });
+});

@@ -10,11 +10,18 @@
  * aliases or collections, and keys that only differ before conversion (`~`
  * and `""`).
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
 import type { PolicyIssue } from '../errors.ts';
 
 /** Alias expansions allowed while converting a document (yaml's own guard). */
 export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Nesting allowed in a policy document. Loading and deciding recurse over the
+ * values, so an unbounded document could overflow the stack; real policies
+ * need about six levels plus the depth of their constants.
+ */
+export const MAX_YAML_DEPTH = 64;
 
 export interface Position {
   readonly line: number;
@@ -34,16 +41,29 @@ export interface YamlFile {
 
 export function readYaml(file: string, text: string, issues: PolicyIssue[]): YamlFile | undefined {
   const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    uniqueKeys: false,
-    schema: 'core',
-    // The YAML 1.1 types (binary, set, timestamp, omap, pairs) are not JSON:
-    // unresolved, their tags become warnings, which are errors below.
-    resolveKnownTags: false,
-    prettyErrors: false,
-    strict: true,
-  });
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, {
+      lineCounter: lines,
+      uniqueKeys: false,
+      schema: 'core',
+      // The YAML 1.1 types (binary, set, timestamp, omap, pairs) are not JSON:
+      // unresolved, their tags become warnings, which are errors below.
+      resolveKnownTags: false,
+      prettyErrors: false,
+      strict: true,
+    });
+  } catch (e) {
+    // yaml's parser recurses per nesting level; a deep enough document overflows the stack.
+    issues.push({
+      file,
+      line: 1,
+      column: 1,
+      message: `cannot parse the YAML: ${e instanceof Error ? e.message : String(e)}`,
+      hint: `a policy may nest at most ${MAX_YAML_DEPTH} levels deep`,
+    });
+    return undefined;
+  }
   const before = issues.length;
   for (const e of doc.errors) {
     // With prettyErrors off, yaml leaves linePos unset: compute it from the offset.
@@ -75,7 +95,15 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
     const pos = lines.linePos(offset);
     issues.push({ file, line: pos.line, column: pos.col, message, hint });
   };
-  const walk = (node: unknown, path: (string | number)[]): void => {
+  const walk = (node: unknown, path: (string | number)[], depth: number): void => {
+    if ((isMap(node) || isSeq(node)) && depth >= MAX_YAML_DEPTH) {
+      issueAt(
+        node.range?.[0] ?? 0,
+        `the document is nested more than ${MAX_YAML_DEPTH} levels deep`,
+        'flatten this value; no policy needs it this deep',
+      );
+      return;
+    }
     if (isMap(node)) {
       const seen = new Set<string>();
       for (const pair of node.items) {
@@ -109,19 +137,19 @@ export function readYaml(file: string, text: string, issues: PolicyIssue[]): Yam
         } else if (keyNode) {
           index.set(pathKey(child), { node: keyNode, key: keyNode });
         }
-        walk(pair.value, child);
+        walk(pair.value, child, depth + 1);
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, i) => {
         const child = [...path, i];
         if (item && typeof item === 'object' && 'range' in item) index.set(pathKey(child), { node: item as Node });
-        walk(item, child);
+        walk(item, child, depth + 1);
       });
     }
   };
   if (doc.contents) {
     index.set('', { node: doc.contents as Node });
-    walk(doc.contents, []);
+    walk(doc.contents, [], 0);
   }
   if (issues.length > before) return undefined;
 
