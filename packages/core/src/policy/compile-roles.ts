@@ -260,18 +260,22 @@ function findCycles(byName: ReadonlyMap<string, RoleSource>, issues: PolicyIssue
 
 /** Digest of the normalized policy: same meaning, same digest, whatever the formatting or file split. */
 function digestOf(byName: ReadonlyMap<string, RoleSource>): string {
-  const normalized: Record<string, unknown> = {};
-  for (const [name, src] of byName) {
-    const r = src.raw;
-    const entry = (e: RawToolEntry | undefined) =>
-      e ? { mode: e.mode ?? 'deny', constraints: e.constraints ?? [] } : null;
-    normalized[name] = {
-      inherits: r.inherits ?? [],
-      is_mixin: r.is_mixin === true,
-      default_policy: entry(r.default_policy),
-      tools: Object.fromEntries(Object.entries(r.tools ?? {}).map(([t, e]) => [t, entry(e)])),
-      consts: r.consts ?? {},
-    };
-  }
+  const entry = (e: RawToolEntry | undefined) =>
+    e ? { mode: e.mode ?? 'deny', constraints: e.constraints ?? [] } : null;
+  // Object.fromEntries defines own properties: a role or tool named
+  // `__proto__` is a key here like any other (an assignment would set the
+  // prototype and leave that role out of the digest).
+  const normalized = Object.fromEntries(
+    [...byName].map(([name, { raw: r }]) => [
+      name,
+      {
+        inherits: r.inherits ?? [],
+        is_mixin: r.is_mixin === true,
+        default_policy: entry(r.default_policy),
+        tools: Object.fromEntries(Object.entries(r.tools ?? {}).map(([t, e]) => [t, entry(e)])),
+        consts: r.consts ?? {},
+      },
+    ]),
+  );
   return sha256Hex(canonicalJson({ version: 1, roles: normalized }));
 }

@@ -2,7 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createEnforcer, loadPolicy, loadPolicySync, type Policy, PolicyLoadError, parsePolicy } from '../index.ts';
+import {
+  createEnforcer,
+  describePolicy,
+  loadPolicy,
+  loadPolicySync,
+  type Policy,
+  PolicyLoadError,
+  parsePolicy,
+} from '../index.ts';
 
 const fixtures = join(import.meta.dirname, '..', '__fixtures__');
 
@@ -305,6 +313,88 @@ describe('YAML tags and directives: nothing is silently ignored', () => {
 
   it('an unknown directive is a load error', () => {
     expect(issuesOf(() => parsePolicy('%FOO bar\n---\ntools: {}\n'))[0]).toMatchObject({ line: 1, column: 1 });
+  });
+});
+
+describe('__proto__ and constructor keys are data', () => {
+  it('a constant keeps its nested __proto__ keys, so a deny-list matches exactly the listed payload', () => {
+    const p = parsePolicy(
+      'consts:\n  blocked: [{__proto__: {isAdmin: true}}, {constructor: 1}]\ntools:\n  s: {mode: allow, constraints: ["args.patch not in consts.blocked"]}\n',
+    );
+    const e = createEnforcer({ policy: p });
+    const decide = (args: string) => e.decide({ tool: 's', args }).decision.outcome;
+    expect(decide('{"patch": {"__proto__": {"isAdmin": true}}}')).toBe('deny');
+    expect(decide('{"patch": {"constructor": 1}}')).toBe('deny');
+    // Dropping the key would have blocked `{}` instead.
+    expect(decide('{"patch": {}}')).toBe('allow');
+    expect(decide('{"patch": {"__proto__": {"isAdmin": false}}}')).toBe('allow');
+    const consts = describePolicy(p).roles[0]?.consts as Record<string, unknown>;
+    const [first] = consts.blocked as object[];
+    expect(Object.getPrototypeOf(first)).toBe(Object.prototype);
+    expect(Object.keys(first as object)).toEqual(['__proto__']);
+  });
+
+  it('a constant named __proto__ is a constant like any other', () => {
+    const p = parsePolicy(
+      'consts:\n  __proto__: ["a"]\ntools:\n  t: {mode: allow, constraints: ["args.x in consts.__proto__"]}\n',
+    );
+    expect(outcome(p, 't', { x: 'a' }).outcome).toBe('allow');
+    expect(outcome(p, 't', { x: 'b' }).outcome).toBe('deny');
+  });
+
+  it('values under a __proto__ key are validated like any other', () => {
+    expect(issuesOf(() => parsePolicy('consts:\n  a: {__proto__: .inf}\n'))[0]).toMatchObject({
+      line: 2,
+      column: 18,
+      message: expect.stringContaining('consts.a.__proto__'),
+    });
+    expect(issuesOf(() => parsePolicy('tools:\n  __proto__: {mdoe: allow}\n'))[0]).toMatchObject({
+      line: 2,
+      column: 15,
+      message: "unknown key 'mdoe' in tools.__proto__",
+    });
+  });
+
+  it('a tool named __proto__ is a tool like any other', () => {
+    const p = parsePolicy(
+      'default_policy: {mode: allow}\ntools:\n  __proto__: {mode: deny}\n  constructor: {mode: approval_required}\n',
+    );
+    expect(outcome(p, '__proto__', {}).outcome).toBe('deny');
+    expect(outcome(p, 'constructor', {}).outcome).toBe('approval_required');
+    expect(p.toolNames).toEqual(['__proto__', 'constructor']);
+    expect(createEnforcer({ policy: p }).couldCall('__proto__')).toBe(false);
+  });
+
+  it('a role named __proto__ is a role like any other, in one file and in a directory, and in the digest', () => {
+    const text = (mode: string) => `roles:\n  default: {}\n  __proto__:\n    tools: {x: {mode: ${mode}}}\n`;
+    const p = parsePolicy(text('allow'));
+    expect(p.roleNames.sort()).toEqual(['__proto__', 'default']);
+    expect(outcome(p, 'x', {}, ['__proto__']).outcome).toBe('allow');
+    expect(outcome(p, 'x', {}).outcome).toBe('deny');
+    expect(parsePolicy(text('deny')).digest).not.toBe(p.digest);
+    const dir = mkdtempSync(join(tmpdir(), 'hexgate-'));
+    writeFileSync(join(dir, 'default.yaml'), 'tools: {}\n');
+    writeFileSync(join(dir, '__proto__.yaml'), 'tools: {x: {mode: allow}}\n');
+    const fromDir = loadPolicySync(dir);
+    expect(outcome(fromDir, 'x', {}, ['__proto__']).outcome).toBe('allow');
+    writeFileSync(join(dir, '__proto__.yaml'), 'tools: {x: {mode: deny}}\n');
+    expect(loadPolicySync(dir).digest).not.toBe(fromDir.digest);
+  });
+
+  it('the digest sees nested __proto__ keys of constants', () => {
+    const a = parsePolicy('consts: {c: {__proto__: {x: 1}}}\ntools: {}\n');
+    const b = parsePolicy('consts: {c: {__proto__: {x: 2}}}\ntools: {}\n');
+    expect(a.digest).not.toBe(b.digest);
+  });
+
+  it('constants are frozen: describePolicy cannot be used to change what a loaded policy decides', () => {
+    const p = parsePolicy(
+      'consts:\n  ok: [{a: [1]}]\ntools:\n  t: {mode: allow, constraints: ["args.v in consts.ok"]}\n',
+    );
+    const ok = describePolicy(p).roles[0]?.consts.ok as { a: number[] }[];
+    expect(Object.isFrozen(ok)).toBe(true);
+    expect(Object.isFrozen(ok[0])).toBe(true);
+    expect(Object.isFrozen(ok[0]?.a)).toBe(true);
   });
 });
 

@@ -214,8 +214,7 @@ function describeZodIssue(issue: z.core.$ZodIssue, actual: unknown): string {
           : `a ${issue.expected}`;
     return `expected ${expected}, got ${got}`;
   }
-  if (issue.code === 'invalid_union')
-    return 'expected JSON data (string, finite number, boolean, null, list or mapping)';
+  // Includes the constants' own JSON check (`NOT_JSON` in policy-schema.ts).
   return issue.message;
 }
 
