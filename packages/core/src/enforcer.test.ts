@@ -400,7 +400,16 @@ describe('a failing policy provider', () => {
 
   it('a provider answering anything but a loaded Policy or an error denies, in every method', () => {
     const fake = { digest: 'd', evaluate: () => ({ outcome: 'ALLOW', reason: 'x', violations: [], role: 'r' }) };
-    const answers: unknown[] = ['x', {}, { policy: null }, { policy: fake }, null];
+    const loaded = testPolicy('tools:\n  search: { mode: allow }\n');
+    const answers: unknown[] = [
+      'x',
+      {},
+      { policy: null },
+      { policy: fake },
+      null,
+      { policy: loaded, error: 'stale' },
+      { policy: loaded, error: undefined },
+    ];
     const throwers: unknown[] = [Object.create(null), Symbol('down')];
     const providers = [
       ...answers.map((a) => ({ currentPolicy: () => a })),

@@ -248,8 +248,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       const state = (provider as PolicyProvider).currentPolicy() as unknown;
       const answer = state as { policy?: unknown; error?: unknown } | null | undefined;
       if (typeof answer === 'object' && answer !== null) {
+        // An answer carrying an error key is an error, even if it also carries a (stale) policy.
+        if ('error' in answer) return { error: typeof answer.error === 'string' ? answer.error : 'unknown error' };
         if (isPolicy(answer.policy)) return { policy: answer.policy };
-        if (typeof answer.error === 'string') return { error: answer.error };
       }
       return { error: 'the policy provider returned no policy' };
     } catch (e) {
