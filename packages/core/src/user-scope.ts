@@ -67,9 +67,14 @@ export function copyUser(user: unknown): UserCopy {
   if (typeof id !== 'string') return { problem: 'user.id must be a string' };
   let roleList: readonly string[] | undefined;
   if (roles !== undefined) {
-    const list = Array.isArray(roles) ? Array.from(roles as unknown[]) : undefined;
-    if (!list?.every((r) => typeof r === 'string')) return { problem: 'user.roles must be a list of role names' };
-    roleList = Object.freeze(list as string[]);
+    if (!Array.isArray(roles)) return { problem: 'user.roles must be a list of role names' };
+    const list: string[] = [];
+    for (let i = 0; i < roles.length; i++) {
+      const role: unknown = roles[i];
+      if (typeof role !== 'string') return { problem: 'user.roles must be a list of role names' };
+      list.push(role);
+    }
+    roleList = Object.freeze(list);
   }
   if (sessionId !== undefined && typeof sessionId !== 'string') return { problem: 'user.sessionId must be a string' };
   let attrs: Readonly<Record<string, unknown>> | undefined;
@@ -82,13 +87,11 @@ export function copyUser(user: unknown): UserCopy {
       return { problem: `user.attributes must be plain JSON data: ${snap.reason.replace(/^invalid arguments: /, '')}` };
     attrs = snap.args;
   }
-  const copy: User = Object.freeze({
-    id,
-    ...(roleList !== undefined ? { roles: roleList } : {}),
-    ...(sessionId !== undefined ? { sessionId: sessionId as string } : {}),
-    ...(attrs !== undefined ? { attributes: attrs } : {}),
-  });
-  return { user: copy };
+  const copy: { -readonly [K in keyof User]: User[K] } = { id };
+  if (roleList !== undefined) copy.roles = roleList;
+  if (sessionId !== undefined) copy.sessionId = sessionId as string;
+  if (attrs !== undefined) copy.attributes = attrs;
+  return { user: Object.freeze(copy) };
 }
 
 /** Runs `fn` with `user` in scope for everything it calls, sync or async. Throws `InvalidOptionsError` for a malformed user. */

@@ -118,6 +118,8 @@ function countMembers(text: string): number {
   return n;
 }
 
+const OBJECT_PROTOTYPE = Object.prototype;
+
 // --- Object input: copy into fresh plain objects, rejecting anything that is
 // not plain JSON data. `__proto__` and `constructor` keys are copied as data.
 
@@ -155,9 +157,8 @@ function copyValue(
   if (Array.isArray(obj)) {
     if (Object.getPrototypeOf(obj) !== Array.prototype) throw new ArgsRejection('list subclass is not JSON data');
     const list: unknown[] = [];
-    const descriptors = Object.getOwnPropertyDescriptors(obj);
     for (let i = 0; i < obj.length; i++) {
-      const d = descriptors[i];
+      const d = Object.getOwnPropertyDescriptor(obj, i);
       if (!d) throw new ArgsRejection('sparse list is not JSON data');
       if (!('value' in d)) throw new ArgsRejection('getter in list is not JSON data');
       list.push(copyValue(d.value, depth + 1, limits, counter, path));
@@ -171,14 +172,18 @@ function copyValue(
     }
     if (Object.getOwnPropertySymbols(obj).length > 0) throw new ArgsRejection('symbol keys are not JSON data');
     const copy: Record<string, unknown> = {};
-    const descriptors = Object.getOwnPropertyDescriptors(obj);
-    for (const key of Object.keys(descriptors)) {
-      const d = descriptors[key] as PropertyDescriptor;
-      if (!d.enumerable) continue;
+    // Own enumerable string keys; one descriptor each (getOwnPropertyDescriptors
+    // for the whole object costs several times more).
+    for (const key of Object.keys(obj)) {
+      const d = Object.getOwnPropertyDescriptor(obj, key) as PropertyDescriptor;
       if (!('value' in d)) throw new ArgsRejection(`getter '${key}' is not JSON data`);
       const value = copyValue(d.value, depth + 1, limits, counter, path);
-      // defineProperty, so a "__proto__" key stays data and never sets a prototype.
-      Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+      // A key Object.prototype knows (`__proto__`, `constructor`, or one a
+      // polluter added, maybe with a setter) is defined, so it stays data and
+      // never runs a setter or sets a prototype; any other key is assigned.
+      if (key in OBJECT_PROTOTYPE)
+        Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+      else copy[key] = value;
     }
     out = Object.freeze(copy);
   }
