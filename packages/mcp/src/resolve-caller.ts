@@ -4,7 +4,7 @@
  * client put in the tool arguments. A resolver that throws fails the request:
  * it must not silently downgrade to the anonymous `default` role.
  */
-import { type Enforcer, InvalidOptionsError, type User } from '@hexgate/core';
+import { type Enforcer, getUser, InvalidOptionsError, runWithUser, type User } from '@hexgate/core';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ErrorCode, McpError, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { asCaller } from './caller-scope.ts';
@@ -29,14 +29,26 @@ export function callerResolver(
       if (problem) {
         throw new TypeError(`resolveUser returned something that is not a User ({ id: string, roles? }): ${problem}`);
       }
-      return user;
+      // The caller is decided on later (after schema validation, maybe after an
+      // approval wait) and bound for the tool: keep core's frozen copy, taken
+      // now. A resolver that hands back one shared object it refills per
+      // request (or a session object mutated later) would otherwise have this
+      // call decided, and run, as whoever the object names by then.
+      return user === undefined ? undefined : runWithUser(user, getUser);
     } catch (e) {
-      throw new McpError(
-        ErrorCode.InternalError,
-        `hexgate: could not resolve the caller: ${(e as Error)?.message ?? e}`,
-      );
+      throw new McpError(ErrorCode.InternalError, `hexgate: could not resolve the caller: ${describe(e)}`);
     }
   };
+}
+
+/** A thrown value's message, without throwing itself (a getter that throws, an object with no string form). */
+function describe(e: unknown): string {
+  try {
+    const message = (e as { message?: unknown } | null)?.message;
+    return typeof message === 'string' ? message : String(e);
+  } catch {
+    return 'the resolver threw a value that cannot be described';
+  }
 }
 
 /**

@@ -328,6 +328,62 @@ describe('withHexgate(McpServer)', () => {
     expect(resolved).toEqual([undefined, undefined]);
   });
 
+  it('decides and runs each call as the caller resolved for it, even when resolveUser refills one shared object', async () => {
+    // A careless resolver: one object, refilled from each request's token.
+    const shared: { id: string; roles: string[] } = { id: '', roles: [] };
+    const server = new McpServer({ name: 'files-server', version: '1.0.0' });
+    const ran: { path: string; user: string | undefined }[] = [];
+    let entered: () => void = () => {};
+    const malloryValidating = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Mallory's call is held in the SDK's (async) schema validation, between the
+    // caller being resolved and the decision, while Olga's call goes through.
+    const path = z.string().refine(async (p) => {
+      if (p === '/home/olga/notes') {
+        entered();
+        await released;
+      }
+      return true;
+    });
+    server.registerTool('read_file', { inputSchema: { path } }, async (args) => {
+      ran.push({ path: args.path, user: tryGetUser()?.id });
+      return { content: [{ type: 'text', text: 'contents' }] };
+    });
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, {
+      policy: enforcer,
+      resolveUser: (extra) => {
+        shared.id = extra.authInfo?.clientId ?? '';
+        shared.roles = extra.authInfo?.scopes ?? [];
+        return shared;
+      },
+    });
+    const mallory: AuthInfo = { token: 't-m', clientId: 'mallory', scopes: [] };
+    const client = await connect(server, {
+      authInfo: (message) => (JSON.stringify(message).includes('/home/olga') ? mallory : operatorToken),
+    });
+
+    const stolen = client.callTool({ name: 'read_file', arguments: { path: '/home/olga/notes' } });
+    await malloryValidating;
+    const own = await client.callTool({ name: 'read_file', arguments: { path: '/var/log/app.log' } });
+    release();
+    const result = await stolen;
+
+    expect(own.isError).toBeFalsy();
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^\[policy_denied\] Tool 'read_file'/);
+    expect(ran).toEqual([{ path: '/var/log/app.log', user: 'olga' }]);
+    expect(enforcer.decisions.map((d) => [d.decision.userId, d.decision.outcome])).toEqual([
+      ['olga', 'allow'],
+      ['mallory', 'deny'],
+    ]);
+  });
+
   it('gates task creation of an experimental task tool, resolving the caller once per call', async () => {
     const server = new McpServer(
       { name: 'tasks-server', version: '1.0.0' },

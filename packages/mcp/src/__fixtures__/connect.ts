@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** Roles from the verified token's scopes, the user's own session from the token's extra data; never from tool arguments. */
 export const resolveUser = (extra: { authInfo?: AuthInfo }): User | undefined =>
@@ -25,18 +25,23 @@ const opened = new Set<Client>();
 /**
  * Connects a Client over InMemoryTransport to an `McpServer` or a low-level
  * `Server`. `authInfo` is attached to every request, as an HTTP auth
- * middleware would; `sessionId` is the transport's MCP session id (what
+ * middleware would (or picked per message, for several callers on one server); `sessionId` is the transport's MCP session id (what
  * Streamable HTTP puts in `extra.sessionId`).
  */
 export async function connect(
   server: { connect(transport: Transport): Promise<void> },
-  options: { authInfo?: AuthInfo; sessionId?: string } = {},
+  options: { authInfo?: AuthInfo | ((message: JSONRPCMessage) => AuthInfo | undefined); sessionId?: string } = {},
 ): Promise<Client> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const { authInfo, sessionId } = options;
   if (authInfo) {
+    // A function picks the token per message: several callers sharing one server connection.
+    const tokenFor = typeof authInfo === 'function' ? authInfo : () => authInfo;
     const send = clientSide.send.bind(clientSide);
-    clientSide.send = (message, sendOptions) => send(message, { ...sendOptions, authInfo });
+    clientSide.send = (message, sendOptions) => {
+      const token = tokenFor(message);
+      return send(message, token ? { ...sendOptions, authInfo: token } : sendOptions);
+    };
   }
   if (sessionId) serverSide.sessionId = sessionId;
   await server.connect(serverSide);
