@@ -132,5 +132,10 @@ export function verifyingKey(
 export function trustedKeys(input: KeyInput | readonly KeyInput[] | undefined): KeyObject[] {
   if (input === undefined) return [];
   const list = Array.isArray(input) ? (input as readonly KeyInput[]) : [input as KeyInput];
+  // An empty list would otherwise mean "no key": no signature checked and unsigned bundles
+  // accepted. `publicKey: config.trustedKeys` with an empty list is a mistake, not a choice
+  // (leave `publicKey` out to run without verification).
+  if (list.length === 0)
+    throw new InvalidOptionsError('publicKey is an empty list: give at least one trusted key, or leave it out');
   return list.map(loadPublicKey);
 }
