@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { createEnforcer, HexgateError } from '@hexgate/core';
-import { describe, expect, it } from 'vitest';
-import { refund, refundPolicy, tempDir, track, writePolicy } from './__fixtures__/helpers.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { isError, nextEvent, refund, refundPolicy, tempDir, track, writePolicy } from './__fixtures__/helpers.ts';
 import { buildBundle, createPolicySource, verifyBundle } from './index.ts';
 
 const thrown = (fn: () => unknown): unknown => {
@@ -37,5 +37,49 @@ describe('trust configuration', () => {
     const dev = track(createPolicySource(out, { requireSignature: false }));
     await dev.ready();
     expect(createEnforcer({ policy: dev }).decide(refund(5)).decision.outcome).toBe('allow');
+  });
+});
+
+describe('listeners', () => {
+  it('an async onError/onLoad/subscribe listener that rejects is reported, not an unhandled rejection', async () => {
+    // `onError: async (e) => webhook.post(e)` rejects exactly when the network is down, which is
+    // when refreshes fail: an unhandled rejection there takes the whole host process down.
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const dir = tempDir();
+      const p = writePolicy(dir, 'tools: [\n');
+      const source = track(
+        createPolicySource(p, {
+          requireSignature: false,
+          onError: async () => {
+            throw new Error('webhook down');
+          },
+          onLoad: async () => {
+            throw new Error('metrics down');
+          },
+        }),
+      );
+      source.subscribe(async () => {
+        throw new Error('audit down');
+      });
+      await expect(source.ready()).rejects.toMatchObject({ code: 'policy-invalid' });
+      writePolicy(dir, refundPolicy(5));
+      expect(await source.refresh()).toMatchObject({ outcome: 'loaded' });
+      const failed = nextEvent(source, isError, 'a failed refresh');
+      writePolicy(dir, 'tools: [\n');
+      void source.refresh();
+      await failed;
+      await new Promise((r) => setTimeout(r, 20));
+      expect(rejections).toEqual([]);
+      const warned = warn.mock.calls.map((c) => String(c[0])).join('\n');
+      for (const m of ['webhook down', 'metrics down', 'audit down']) expect(warned).toContain(m);
+      expect(createEnforcer({ policy: source }).decide(refund(5)).decision.outcome).toBe('allow');
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      warn.mockRestore();
+    }
   });
 });

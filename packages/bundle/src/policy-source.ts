@@ -221,11 +221,17 @@ export function createPolicySource(location: string, options: PolicySourceOption
     const all: ((e: PolicySourceEvent) => void)[] = [...listeners];
     if (event.type === 'loaded' && options.onLoad) all.push(options.onLoad as (e: PolicySourceEvent) => void);
     if (event.type === 'error' && options.onError) all.push(options.onError as (e: PolicySourceEvent) => void);
+    const warn = (e: unknown) =>
+      process.emitWarning(`hexgate: a policy source listener threw: ${(e as Error)?.message ?? e}`);
     for (const l of all) {
       try {
-        l(event);
+        const r: unknown = l(event);
+        // An async listener (a webhook, a log shipper) rejects exactly when refreshes fail for
+        // network reasons; left unhandled, that rejection would crash the host process.
+        if (typeof (r as PromiseLike<unknown> | undefined)?.then === 'function')
+          (r as PromiseLike<unknown>).then(undefined, warn);
       } catch (e) {
-        process.emitWarning(`hexgate: a policy source listener threw: ${(e as Error)?.message ?? e}`);
+        warn(e);
       }
     }
   };
