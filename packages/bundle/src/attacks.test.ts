@@ -3,10 +3,11 @@
  * got an unverified, older or unconfirmed policy into force, leaked a
  * secret, or could take the host process down. They go through the public API.
  */
+import { cpSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEnforcer, HexgateError } from '@hexgate/core';
 import { describe, expect, it, vi } from 'vitest';
-import { isError, nextEvent, refund, refundPolicy, tempDir, track, writePolicy } from './__fixtures__/helpers.ts';
+import { isError, keys, nextEvent, refund, refundPolicy, tempDir, track, writePolicy } from './__fixtures__/helpers.ts';
 import { buildBundle, createPolicySource, verifyBundle } from './index.ts';
 
 const thrown = (fn: () => unknown): unknown => {
@@ -81,5 +82,74 @@ describe('listeners', () => {
       process.off('unhandledRejection', onRejection);
       warn.mockRestore();
     }
+  });
+});
+
+/** Replaces a directory in one rename, as a deployment would. */
+function replaceDir(from: string, to: string) {
+  const tmp = `${to}.incoming`;
+  cpSync(from, tmp, { recursive: true });
+  rmSync(to, { recursive: true, force: true });
+  renameSync(tmp, to);
+}
+
+/** Signed revisions 1..n of one policy id, each copied to its own directory; revision r allows refunds up to r. */
+async function signedRevisions(n: number) {
+  const dir = tempDir();
+  const k = await keys(dir);
+  const out = join(dir, 'build');
+  const revs: string[] = [];
+  for (let r = 1; r <= n; r++) {
+    await buildBundle(writePolicy(dir, refundPolicy(r)), { outDir: out, signKey: k.privateKeyPath, policyId: 'p' });
+    const copy = join(dir, `rev${r}`);
+    cpSync(out, copy, { recursive: true });
+    revs.push(copy);
+  }
+  return { dir, k, revs };
+}
+
+describe('revision state file', () => {
+  it('two sources (workers) sharing a state file: a lagging one cannot lower it or accept a revision below it', async () => {
+    // Worker B still runs revision 1 when worker A accepts revision 3. An attacker then serves the
+    // old, validly signed revision 2 to B. B used to accept it and rewrite the state file down to 2,
+    // so after a restart every worker accepted revision 2 again.
+    const { dir, k, revs } = await signedRevisions(3);
+    const stateFile = join(dir, 'state.json');
+    const bDir = join(dir, 'b');
+    cpSync(revs[0] as string, bDir, { recursive: true });
+    const b = track(createPolicySource(bDir, { publicKey: k.publicKeyPath, stateFile, debounceMs: 1 }));
+    expect(await b.ready()).toMatchObject({ revision: 1 });
+    const a = track(createPolicySource(revs[2] as string, { publicKey: k.publicKeyPath, stateFile, debounceMs: 1 }));
+    expect(await a.ready()).toMatchObject({ revision: 3 });
+
+    replaceDir(revs[1] as string, bDir);
+    expect(await b.refresh()).toMatchObject({ outcome: 'failed', error: { code: 'rollback' } });
+    expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toMatchObject({ policyId: 'p', revision: 3 });
+
+    // A restart on revision 2 is refused; revision 3 is still accepted by B.
+    const restarted = track(createPolicySource(bDir, { publicKey: k.publicKeyPath, stateFile, debounceMs: 1 }));
+    await expect(restarted.ready()).rejects.toMatchObject({ code: 'rollback' });
+    replaceDir(revs[2] as string, bDir);
+    expect(await b.refresh()).toMatchObject({ outcome: 'loaded' });
+    expect(createEnforcer({ policy: b }).decide(refund(3)).decision.outcome).toBe('allow');
+  });
+
+  it('writes its temporary file exclusively, never through a planted symlink', async () => {
+    const { dir, k, revs } = await signedRevisions(1);
+    const stateFile = join(dir, 'state.json');
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    // The temporary name used to be predictable: `${stateFile}.${pid}.${Date.now()}.tmp`.
+    const now = Date.now();
+    symlinkSync(victim, `${stateFile}.${process.pid}.${now}.tmp`);
+    const spy = vi.spyOn(Date, 'now').mockReturnValue(now);
+    try {
+      const source = track(createPolicySource(revs[0] as string, { publicKey: k.publicKeyPath, stateFile }));
+      await source.ready();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toMatchObject({ revision: 1 });
   });
 });

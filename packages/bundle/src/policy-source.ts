@@ -29,7 +29,7 @@ import {
   type PolicySourceFailure,
 } from './source-error.ts';
 import { bundleDirReader, type Candidate, httpReader, type Reader, yamlReader } from './source-readers.ts';
-import { type RevisionState, readRevisionState, writeRevisionState } from './state-file.ts';
+import { higherState, type RevisionState, readRevisionState, writeRevisionState } from './state-file.ts';
 import { defaultRequireSignature } from './trust.ts';
 
 export type PolicySourceKind = 'file' | 'directory' | 'bundle' | 'http';
@@ -278,6 +278,10 @@ export function createPolicySource(location: string, options: PolicySourceOption
       if (current && read.key === current.key) return confirm(current, read.etag);
       const trust: TrustSettings = { keys, requireSignature, now: clock() };
       const candidate = read.open(trust);
+      // Other sources or worker processes may share the state file and have accepted a newer
+      // revision since we read it: re-read it, so a lagging worker can neither accept a revision
+      // below it nor write the floor back down (which a restart would then trust).
+      if (candidate.bundle && options.stateFile) floor = higherState(floor, readRevisionState(options.stateFile));
       if (candidate.bundle && checkRevision(candidate.bundle) === 'same' && current) return confirm(current, read.etag);
       if (candidate.bundle && options.stateFile) {
         // Record before swapping: if we cannot record it, we do not use it.

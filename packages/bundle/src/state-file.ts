@@ -3,6 +3,7 @@
  * rollback protection survives a restart: without it a freshly started
  * process would accept any older, validly signed bundle it is served.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { PolicySourceError } from './source-error.ts';
@@ -40,10 +41,19 @@ export function readRevisionState(path: string): RevisionState | undefined {
   );
 }
 
+/** The higher of two floors: the state only ever moves forward. */
+export function higherState(a: RevisionState | undefined, b: RevisionState | undefined): RevisionState | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return b.revision > a.revision ? b : a;
+}
+
 export async function writeRevisionState(path: string, state: RevisionState): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  // An unpredictable name created exclusively ('wx'): with a guessable name, anyone able to write
+  // the state directory could plant a symlink there and have us overwrite the file it points to.
+  const tmp = `${path}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`;
   try {
-    await writeFile(tmp, `${JSON.stringify(state)}\n`, { mode: 0o644 });
+    await writeFile(tmp, `${JSON.stringify(state)}\n`, { mode: 0o644, flag: 'wx' });
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
