@@ -3,12 +3,25 @@
  * got an unverified, older or unconfirmed policy into force, leaked a
  * secret, or could take the host process down. They go through the public API.
  */
+import { once } from 'node:events';
 import { cpSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createEnforcer, HexgateError } from '@hexgate/core';
 import { describe, expect, it, vi } from 'vitest';
-import { isError, keys, nextEvent, refund, refundPolicy, tempDir, track, writePolicy } from './__fixtures__/helpers.ts';
-import { buildBundle, createPolicySource, verifyBundle } from './index.ts';
+import {
+  isError,
+  keys,
+  nextEvent,
+  onCleanup,
+  refund,
+  refundPolicy,
+  tempDir,
+  track,
+  writePolicy,
+} from './__fixtures__/helpers.ts';
+import { buildBundle, createPolicySource, readServedBundle, respondWithBundle, verifyBundle } from './index.ts';
 
 const thrown = (fn: () => unknown): unknown => {
   try {
@@ -151,5 +164,74 @@ describe('revision state file', () => {
     }
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
     expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toMatchObject({ revision: 1 });
+  });
+});
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A local HTTP server on `host` (127.0.0.2 stands for "another host"), closed after the test. */
+async function serve(handler: Handler, host = '127.0.0.1') {
+  const server = createServer(handler);
+  server.listen(0, host);
+  await once(server, 'listening');
+  onCleanup(async () => {
+    server.closeAllConnections();
+    server.close();
+    await once(server, 'close');
+  });
+  return `http://${host}:${(server.address() as AddressInfo).port}`;
+}
+
+describe('HTTP redirects', () => {
+  it('configured headers (credentials) are not sent to another origin a redirect points at', async () => {
+    // fetch itself drops only `authorization` on a cross-origin redirect: an `x-api-key` header
+    // went to whatever host the policy server (or an open redirect on it) named.
+    const { k, revs } = await signedRevisions(1);
+    const served = await readServedBundle(revs[0] as string);
+    const seenByOther: unknown[] = [];
+    const other = await serve((req, res) => {
+      seenByOther.push(req.headers['x-api-key'] ?? req.headers.authorization);
+      respondWithBundle(req, res, served);
+    }, '127.0.0.2');
+    const seenByOrigin: unknown[] = [];
+    const origin = await serve((req, res) => {
+      seenByOrigin.push(req.headers['x-api-key']);
+      // A same-origin hop first (keeps the headers), then another origin.
+      res.writeHead(302, { location: req.url === '/policy' ? '/moved' : `${other}/bundle` }).end();
+    });
+    const source = track(
+      createPolicySource(`${origin}/policy`, {
+        publicKey: k.publicKeyPath,
+        headers: { 'x-api-key': 'secret', authorization: 'Bearer t0ken' },
+      }),
+    );
+    expect(await source.ready()).toMatchObject({ revision: 1, signatureVerified: true });
+    expect(seenByOrigin).toEqual(['secret', 'secret']);
+    expect(seenByOther).toEqual([undefined]);
+  });
+
+  it('an unsigned source is not redirected to plain http on a host it could not be configured with', async () => {
+    // Start-up refuses an unsigned policy over plain http from a non-loopback host; a redirect
+    // from an accepted URL used to reach such a host anyway, where anyone on the path can rewrite it.
+    const dir = tempDir();
+    const out = join(dir, 'unsigned');
+    await buildBundle(writePolicy(dir, refundPolicy(1_000_000)), { outDir: out });
+    const served = await readServedBundle(out);
+    const other = await serve((req, res) => respondWithBundle(req, res, served), '127.0.0.2');
+    expect(() => createPolicySource(`${other}/p`, { requireSignature: false })).toThrow(/plain http/);
+    const origin = await serve((_req, res) => res.writeHead(307, { location: `${other}/p` }).end());
+    const source = track(
+      createPolicySource(`${origin.replace('127.0.0.1', 'localhost')}/p`, { requireSignature: false }),
+    );
+    const err = await source.ready().catch((e) => e);
+    expect(err).toMatchObject({ code: 'http-status', message: expect.stringMatching(/redirect.*plain http/) });
+    expect(createEnforcer({ policy: source }).decide(refund(5)).decision.outcome).toBe('deny');
+  });
+
+  it('gives up after a few redirects', async () => {
+    const { k } = await signedRevisions(1);
+    const origin = await serve((req, res) => res.writeHead(302, { location: `${req.url}x` }).end());
+    const source = track(createPolicySource(`${origin}/p`, { publicKey: k.publicKeyPath }));
+    await expect(source.ready()).rejects.toMatchObject({ code: 'http-status', message: /too many redirects/ });
   });
 });

@@ -28,7 +28,14 @@ import {
   type PolicySourceErrorCode,
   type PolicySourceFailure,
 } from './source-error.ts';
-import { bundleDirReader, type Candidate, httpReader, type Reader, yamlReader } from './source-readers.ts';
+import {
+  bundleDirReader,
+  type Candidate,
+  httpReader,
+  isLoopbackHost,
+  type Reader,
+  yamlReader,
+} from './source-readers.ts';
 import { higherState, type RevisionState, readRevisionState, writeRevisionState } from './state-file.ts';
 import { defaultRequireSignature } from './trust.ts';
 
@@ -191,6 +198,7 @@ export function createPolicySource(location: string, options: PolicySourceOption
           // A NaN limit would compare false and accept any size: validated like the timings.
           maxBytes: nonNegative(options.maxBytes, 'maxBytes', 'bytes') ?? DEFAULTS.maxBytes,
           headers: options.headers ?? {},
+          plainHttpOk: keys.length > 0,
         })
       : kind === 'bundle'
         ? bundleDirReader(where, debounceMs)
@@ -504,7 +512,7 @@ function checkTrustOptions(
       throw new InvalidOptionsError(`invalid policy URL ${where}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`unsupported policy URL ${where}`);
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    const loopback = isLoopbackHost(url.hostname);
     if (url.protocol === 'http:' && keyCount === 0 && !loopback)
       fail(
         `refusing to fetch an unsigned policy over plain http from ${url.host}: configure a trusted publicKey or use https`,

@@ -112,6 +112,57 @@ export interface HttpReaderOptions {
   readonly timeoutMs: number;
   readonly maxBytes: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** Whether plain http to a non-loopback host is acceptable (only when signatures are verified). */
+  readonly plainHttpOk: boolean;
+}
+
+/** The hosts where plain http cannot be read or rewritten on the way. */
+export function isLoopbackHost(hostname: string): boolean {
+  return ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/**
+ * fetch with redirects followed by hand. fetch's own `follow` forwards every
+ * configured header except `authorization` to any host a redirect names (an
+ * `x-api-key` would leak), and happily follows https -> http or to a plain
+ * http host that start-up would have refused. Here: configured headers stay
+ * with the origin they were configured for, https never downgrades, and each
+ * hop meets the same plain-http rule as the configured URL.
+ */
+async function fetchFollowing(
+  url: string,
+  headers: Record<string, string>,
+  conditional: Record<string, string>,
+  signal: AbortSignal,
+  plainHttpOk: boolean,
+): Promise<Response> {
+  let current = new URL(url);
+  let sent = { ...headers, ...conditional };
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(current, { headers: sent, signal, cache: 'no-store', redirect: 'manual' });
+    const location = res.headers.get('location');
+    if (!REDIRECTS.has(res.status) || location === null) return res;
+    await res.body?.cancel();
+    const refuse = (why: string) => new PolicySourceError('http-status', `${url} redirected to ${location}: ${why}`);
+    if (hop >= MAX_REDIRECTS) throw refuse(`too many redirects (more than ${MAX_REDIRECTS})`);
+    let next: URL;
+    try {
+      next = new URL(location, current);
+    } catch {
+      throw refuse('not a valid URL');
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw refuse('only http(s) is followed');
+    if (current.protocol === 'https:' && next.protocol === 'http:')
+      throw refuse('refusing to downgrade https to plain http');
+    if (next.protocol === 'http:' && !plainHttpOk && !isLoopbackHost(next.hostname))
+      throw refuse('refusing to fetch an unsigned policy over plain http from another host');
+    // Credentials and other configured headers belong to the configured origin only.
+    if (next.origin !== current.origin) sent = { accept: 'application/json', ...conditional };
+    current = next;
+  }
 }
 
 /** A served bundle document (see served-bundle.ts), fetched with If-None-Match. */
@@ -119,15 +170,17 @@ export function httpReader(url: string, options: HttpReaderOptions): Reader {
   return {
     async read(ctx) {
       const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-      if (ctx.etag) headers['if-none-match'] = ctx.etag;
+      const conditional: Record<string, string> = ctx.etag ? { 'if-none-match': ctx.etag } : {};
       let res: Response;
       let body: Buffer;
       try {
-        res = await fetch(url, {
+        res = await fetchFollowing(
+          url,
           headers,
-          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(options.timeoutMs)]),
-          cache: 'no-store',
-        });
+          conditional,
+          AbortSignal.any([ctx.signal, AbortSignal.timeout(options.timeoutMs)]),
+          options.plainHttpOk,
+        );
         if (res.status === 304) {
           await res.body?.cancel();
           return { type: 'not-modified' };
