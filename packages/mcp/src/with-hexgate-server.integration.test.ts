@@ -81,6 +81,50 @@ describe('withHexgateServer(Server)', () => {
     expect(seen).toEqual([{ args: { city: 'Berlin' }, user: 'ada' }]);
   });
 
+  it('gates tools/call and tools/list answered by fallbackRequestHandler, before or after it was applied', async () => {
+    const seen: { method: string; args: unknown }[] = [];
+    const fallback: NonNullable<Server['fallbackRequestHandler']> = async (request) => {
+      seen.push({ method: request.method, args: (request.params as { arguments?: unknown } | undefined)?.arguments });
+      if (request.method === 'tools/list') {
+        return {
+          tools: [
+            { name: 'get_weather', inputSchema: { type: 'object' } },
+            { name: 'reboot', inputSchema: { type: 'object' } },
+          ],
+        } as never;
+      }
+      return { content: [{ type: 'text', text: `ran ${request.method}` }] } as never;
+    };
+    const before = lowLevelServer();
+    before.fallbackRequestHandler = fallback;
+    const beforeEnforcer = recordingEnforcer({ policy: POLICY });
+    withHexgateServer(before, { policy: beforeEnforcer, resolveUser });
+    const after = lowLevelServer();
+    const afterEnforcer = recordingEnforcer({ policy: POLICY });
+    withHexgateServer(after, { policy: afterEnforcer, resolveUser });
+    after.fallbackRequestHandler = fallback;
+
+    for (const [server, enforcer] of [
+      [before, beforeEnforcer],
+      [after, afterEnforcer],
+    ] as const) {
+      seen.length = 0;
+      const client = await connect(server);
+      const berlin = await client.callTool({ name: 'get_weather', arguments: { city: 'Berlin' } });
+      const paris = await client.callTool({ name: 'get_weather', arguments: { city: 'Paris' } });
+      const listed = await client.listTools();
+
+      expect(text(berlin)).toMatch(/^\[policy_denied\] Tool 'get_weather'/);
+      expect(text(paris)).toBe('ran tools/call');
+      expect(listed.tools.map((t) => t.name)).toEqual(['get_weather']);
+      expect(seen).toEqual([
+        { method: 'tools/call', args: { city: 'Paris' } },
+        { method: 'tools/list', args: undefined },
+      ]);
+      expect(seen[0]?.args).toBe(enforcer.decisions[1]?.args);
+    }
+  });
+
   it('refuses a server whose tool handlers were installed before it, rather than leave them ungated', () => {
     const server = lowLevelServer();
     installHandlers(server, []);

@@ -8,12 +8,12 @@
  * decided on. Handlers installed before it was applied cannot be wrapped that
  * way, so that is refused rather than left ungated: apply it first.
  */
-import { InvalidOptionsError, type User } from '@hexgate/core';
+import { type Enforcer, InvalidOptionsError, type User } from '@hexgate/core';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { getLiteralValue, getObjectShape } from '@modelcontextprotocol/sdk/server/zod-compat.js';
-import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, type ListToolsResult, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { asCaller } from './caller-scope.ts';
-import { decideCall, runAllowed } from './decide-call.ts';
+import { decideCall, type GateContext, runAllowed } from './decide-call.ts';
 import { gateContext } from './gate-options.ts';
 import { callerResolver, type McpRequestExtra, visibleTools } from './resolve-caller.ts';
 import { traceMcpCall } from './trace-call.ts';
@@ -21,7 +21,7 @@ import type { WithHexgateOptions } from './with-hexgate.ts';
 
 export type LowLevelServer = Server;
 
-type AnyHandler = (request: any, extra: McpRequestExtra) => unknown;
+export type AnyHandler = (request: any, extra: McpRequestExtra) => unknown;
 
 const GATED = Symbol.for('@hexgate/mcp.gated');
 
@@ -52,37 +52,9 @@ export function gateLowLevelServer(server: LowLevelServer, options: WithHexgateO
     caller,
     () => (server as unknown as { _serverInfo?: { name?: string } })._serverInfo?.name,
   );
-  const { enforcer } = ctx;
   const resolve = callerResolver(options.resolveUser);
-
-  const gateCall =
-    (handler: AnyHandler): AnyHandler =>
-    async (request: { params: { name: string; arguments?: Record<string, unknown> } }, extra) => {
-      const user: User | undefined = await resolve(extra);
-      const { name, arguments: raw } = request.params;
-      const call = {
-        tool: name,
-        user,
-        sessionId: extra.sessionId,
-        agentName: ctx.agentName(),
-        args: raw,
-        requestId: extra.requestId,
-      };
-      // One traced run per call; inside it the decision, then (if allowed) the traced execution.
-      return traceMcpCall(call, async () => {
-        const verdict = await decideCall(ctx, { tool: name, args: raw ?? {}, user, signal: extra.signal });
-        if ('result' in verdict) return verdict.result;
-        const decided = { ...request, params: { ...request.params, arguments: verdict.run } };
-        return runAllowed(verdict, () => asCaller(user, () => handler(decided, extra)));
-      });
-    };
-  const filterList =
-    (handler: AnyHandler): AnyHandler =>
-    async (request, extra) => {
-      const user = await resolve(extra);
-      const result = (await handler(request, extra)) as ListToolsResult;
-      return { ...result, tools: visibleTools(enforcer, result.tools ?? [], user) };
-    };
+  const gateCall = toolCallGate(ctx, resolve);
+  const filterList = toolListFilter(ctx.enforcer, resolve);
 
   const install = server.setRequestHandler;
   Object.defineProperty(server, GATED, { value: true });
@@ -96,9 +68,87 @@ export function gateLowLevelServer(server: LowLevelServer, options: WithHexgateO
     writable: false,
     configurable: false,
   });
+  gateFallback(server, gateCall, filterList);
 }
 
-function methodOf(schema: unknown): unknown {
+/** Resolves the caller, decides, and runs `handler` with the decided snapshot as `params.arguments`. */
+export function toolCallGate(
+  ctx: GateContext,
+  resolve: (extra: McpRequestExtra) => Promise<User | undefined>,
+): (handler: AnyHandler) => AnyHandler {
+  return (handler) => async (request: { params: { name: string; arguments?: Record<string, unknown> } }, extra) => {
+    const user: User | undefined = await resolve(extra);
+    const { name, arguments: raw } = request.params;
+    const call = {
+      tool: name,
+      user,
+      sessionId: extra.sessionId,
+      agentName: ctx.agentName(),
+      args: raw,
+      requestId: extra.requestId,
+    };
+    // One traced run per call; inside it the decision, then (if allowed) the traced execution.
+    return traceMcpCall(call, async () => {
+      const verdict = await decideCall(ctx, { tool: name, args: raw ?? {}, user, signal: extra.signal });
+      if ('result' in verdict) return verdict.result;
+      const decided = { ...request, params: { ...request.params, arguments: verdict.run } };
+      return runAllowed(verdict, () => asCaller(user, () => handler(decided, extra)));
+    });
+  };
+}
+
+/** Filters a tools/list answer down to the tools the caller could be allowed. */
+export function toolListFilter(
+  enforcer: Enforcer,
+  resolve: (extra: McpRequestExtra) => Promise<User | undefined>,
+): (handler: AnyHandler) => AnyHandler {
+  return (handler) => async (request, extra) => {
+    const user = await resolve(extra);
+    const result = (await handler(request, extra)) as ListToolsResult;
+    return { ...result, tools: visibleTools(enforcer, result.tools ?? [], user) };
+  };
+}
+
+/**
+ * `fallbackRequestHandler` (public on every `Protocol`) answers any method
+ * that has no handler of its own, tools/call and tools/list included, and
+ * receives the raw, unvalidated JSON-RPC request. Whatever is assigned to it
+ * is gated like a tools/call / tools/list handler for those two methods.
+ */
+export function gateFallback(
+  server: LowLevelServer,
+  gateCall: (handler: AnyHandler) => AnyHandler,
+  filterList: (handler: AnyHandler) => AnyHandler,
+): void {
+  type Fallback = NonNullable<LowLevelServer['fallbackRequestHandler']>;
+  const wrap = (fallback: Fallback): Fallback => {
+    const call = gateCall(fallback as AnyHandler);
+    const list = filterList(fallback as AnyHandler);
+    return async (request, extra) => {
+      if (request.method === 'tools/call') {
+        // Unvalidated: only a well-formed call is decided (a string name, object arguments if any).
+        const parsed = CallToolRequestSchema.safeParse(request);
+        if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, 'Invalid tools/call request');
+        return (await call({ ...request, params: parsed.data.params }, extra)) as never;
+      }
+      if (request.method === 'tools/list') return (await list(request, extra)) as never;
+      return fallback(request, extra);
+    };
+  };
+  // One assigned before gating is kept, now gated.
+  const before = server.fallbackRequestHandler;
+  let gated = typeof before === 'function' ? wrap(before) : undefined;
+  Object.defineProperty(server, 'fallbackRequestHandler', {
+    get: () => gated,
+    set: (next: Fallback | undefined) => {
+      gated = typeof next === 'function' ? wrap(next) : undefined;
+    },
+    enumerable: true,
+    configurable: false,
+  });
+}
+
+export function methodOf(schema: unknown): unknown {
   const shape = getObjectShape(schema as never);
   return shape?.method ? getLiteralValue(shape.method) : undefined;
 }

@@ -3,6 +3,7 @@ import { recordingEnforcer } from '@hexgate/core/testing';
 import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { closeClients, connect, resolveUser, text } from './__fixtures__/connect.ts';
@@ -541,6 +542,76 @@ describe('withHexgate(McpServer)', () => {
     expect(text(result)).toBe('deleted /srv/x');
     expect(calls).toHaveLength(1);
     expect(enforcer.decisions.map((d) => [d.decision.outcome, d.decision.effective])).toEqual([['deny', 'allow']]);
+  });
+
+  it("gates a tools/call handler set on server.server after wrapping (it silently replaced McpServer's own)", async () => {
+    const { server } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const seen: { args: unknown; user: string | undefined }[] = [];
+    // Protocol.setRequestHandler replaces without asking; before, this handler ran every call undecided.
+    server.server.setRequestHandler(CallToolRequestSchema, async (request) => {
+      seen.push({ args: request.params.arguments, user: tryGetUser()?.id });
+      return { content: [{ type: 'text', text: `custom ${request.params.name}` }] };
+    });
+    const client = await connect(server);
+
+    const denied = await client.callTool({ name: 'read_file', arguments: { path: '/etc/passwd' } });
+    const allowed = await client.callTool({ name: 'read_file', arguments: { path: '/srv/a.txt' } });
+
+    expect(denied.isError).toBe(true);
+    expect(text(denied)).toMatch(/^\[policy_denied\] Tool 'read_file'/);
+    expect(text(allowed)).toBe('custom read_file');
+    expect(seen).toEqual([{ args: { path: '/srv/a.txt' }, user: undefined }]);
+    expect(seen[0]?.args).toBe(enforcer.decisions[1]?.args);
+    expect(enforcer.decisions.map((d) => d.decision.outcome)).toEqual(['deny', 'allow']);
+  });
+
+  it('gates tools/call reaching fallbackRequestHandler once the tools/call handler is removed', async () => {
+    const { server, calls } = buildServer();
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const seen: unknown[] = [];
+    server.server.removeRequestHandler('tools/call');
+    server.server.fallbackRequestHandler = async (request) => {
+      seen.push((request.params as { arguments?: unknown } | undefined)?.arguments);
+      return { content: [{ type: 'text', text: 'fallback ran' }] } as never;
+    };
+    const client = await connect(server);
+
+    const denied = await client.callTool({ name: 'read_file', arguments: { path: '/etc/passwd' } });
+    const allowed = await client.callTool({ name: 'read_file', arguments: { path: '/srv/b.txt' } });
+
+    expect(text(denied)).toMatch(/^\[policy_denied\] Tool 'read_file'/);
+    expect(text(allowed)).toBe('fallback ran');
+    expect(seen).toEqual([{ path: '/srv/b.txt' }]);
+    expect(seen[0]).toBe(enforcer.decisions[1]?.args);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('refuses a tools/call handler installed past the gate, and one set on server.server before it', async () => {
+    // A setter captured before gating reaches the handler map without going through the gate.
+    const { server, calls } = buildServer();
+    const setEarly = server.server.setRequestHandler.bind(server.server);
+    withHexgate(server, { policy: recordingEnforcer({ policy: POLICY }), resolveUser });
+    const ran: string[] = [];
+    setEarly(CallToolRequestSchema, async () => {
+      ran.push('ungated');
+      return { content: [] };
+    });
+    const client = await connect(server);
+    await expect(client.callTool({ name: 'read_file', arguments: { path: '/srv/a' } })).rejects.toThrow(
+      /not installed through the gated server/,
+    );
+    expect(ran).toEqual([]);
+    expect(calls).toEqual([]);
+
+    const early = new McpServer({ name: 'custom', version: '1.0.0' });
+    early.server.registerCapabilities({ tools: {} });
+    early.server.setRequestHandler(CallToolRequestSchema, async () => ({ content: [] }));
+    expect(() => withHexgate(early, { policy: recordingEnforcer({ policy: POLICY }) })).toThrow(
+      /tools\/call handler was set on server.server directly/,
+    );
   });
 
   it('refuses to gate the same server twice', () => {

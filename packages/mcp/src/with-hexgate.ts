@@ -13,20 +13,32 @@
  *   could never use is denied before schema validation, so its error
  *   messages do not reveal the tool's schema (or whether it exists).
  *
- * McpServer 1.x exposes no hook for either, so this uses two of its private
- * fields (`_registeredTools`, the protocol's `_requestHandlers` map). If they
- * are missing (an incompatible SDK) `withHexgate` throws: it never leaves a
- * server silently ungated.
+ * - A tools/call handler someone sets on `server.server` (replacing
+ *   McpServer's own) or assigns as `fallbackRequestHandler` is gated like the
+ *   low-level form's; one that reaches the handler map past those is refused.
+ *
+ * McpServer 1.x exposes no hook for any of this, so this uses its private
+ * members (`_registeredTools`, `setToolRequestHandlers`, the protocol's
+ * `_requestHandlers` map). If they are missing (an incompatible SDK)
+ * `withHexgate` throws: it never leaves a server silently ungated.
  */
 import { InvalidOptionsError, type User } from '@hexgate/core';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ErrorCode, type ListToolsResult, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { asCaller } from './caller-scope.ts';
 import { decideCall, runAllowed } from './decide-call.ts';
 import { type GateOptions, gateContext } from './gate-options.ts';
 import { callerResolver, type McpRequestExtra, type ResolveUser, visibleTools } from './resolve-caller.ts';
 import { traceMcpCall } from './trace-call.ts';
-import { gateLowLevelServer, type LowLevelServer } from './with-hexgate-server.ts';
+import {
+  type AnyHandler,
+  gateFallback,
+  gateLowLevelServer,
+  type LowLevelServer,
+  methodOf,
+  toolCallGate,
+  toolListFilter,
+} from './with-hexgate-server.ts';
 
 export interface WithHexgateOptions extends GateOptions {
   /**
@@ -48,6 +60,8 @@ interface RegisteredToolLike {
 }
 interface McpServerInternals {
   _registeredTools?: Record<string, RegisteredToolLike>;
+  _toolHandlersInitialized?: boolean;
+  setToolRequestHandlers?: () => void;
   server: { _requestHandlers?: Map<string, Handler>; _serverInfo?: { name?: string } };
 }
 
@@ -69,19 +83,48 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
   const internals = mcp as unknown as McpServerInternals;
   const registry = internals._registeredTools;
   const handlers = internals.server._requestHandlers;
-  if (typeof registry !== 'object' || registry === null || !(handlers instanceof Map)) {
+  if (
+    typeof registry !== 'object' ||
+    registry === null ||
+    !(handlers instanceof Map) ||
+    typeof internals.setToolRequestHandlers !== 'function' ||
+    typeof internals._toolHandlersInitialized !== 'boolean'
+  ) {
     throw new InvalidOptionsError(
       'withHexgate: this McpServer does not look like @modelcontextprotocol/sdk 1.x (no tool registry); refusing to run it ungated',
     );
   }
-  if ((mcp as unknown as Record<symbol, unknown>)[GATED]) {
+  const lowLevel = mcp.server;
+  if ((mcp as unknown as Record<symbol, unknown>)[GATED] || (lowLevel as unknown as Record<symbol, unknown>)[GATED]) {
     throw new InvalidOptionsError('withHexgate: this server is already gated');
+  }
+  // McpServer installs its tools/call handler with its first tool. One already
+  // there before that is not McpServer's: someone set it on `server.server`.
+  if (!internals._toolHandlersInitialized && handlers.has('tools/call')) {
+    throw new InvalidOptionsError(
+      'withHexgate: a tools/call handler was set on server.server directly; apply withHexgate before setRequestHandler() so every call is gated',
+    );
   }
   // Options are checked before the server is marked: bad options leave it ungated but unmarked, so it can be gated again.
   const ctx = gateContext(options, 'withHexgate', () => internals.server._serverInfo?.name);
   const { enforcer } = ctx;
   const resolve = callerResolver(options.resolveUser);
   Object.defineProperty(mcp, GATED, { value: true });
+  Object.defineProperty(lowLevel, GATED, { value: true });
+
+  // McpServer's own tools/call handler (it runs the gated callbacks) is
+  // installed now if it was not yet, so that any tools/call handler installed
+  // after this point is known not to be McpServer's. After connect() it cannot
+  // be installed any more (registerTool fails the same way), and then every
+  // tools/call handler is a foreign one.
+  if (!internals._toolHandlersInitialized) {
+    try {
+      internals.setToolRequestHandlers();
+    } catch {
+      // connected already: there is no McpServer handler to trust
+    }
+  }
+  const own = handlers.get('tools/call');
 
   // The request-level wrapper resolves the caller once per request; the
   // callback reuses it. Keyed by the request's abort signal: the SDK hands a
@@ -157,14 +200,48 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
     },
   });
 
+  // --- handlers set on `server.server` (not McpServer's): Protocol's
+  // setRequestHandler silently replaces McpServer's tools/call handler, and
+  // the replacement would run every call with the raw arguments, undecided.
+  // They are gated like the low-level form's; so is `fallbackRequestHandler`.
+  const gateCall = toolCallGate(ctx, resolve);
+  const foreign = new WeakSet<Handler>();
+  const install = lowLevel.setRequestHandler;
+  Object.defineProperty(lowLevel, 'setRequestHandler', {
+    value: function setGatedRequestHandler(this: LowLevelServer, schema: never, handler: AnyHandler) {
+      if (methodOf(schema) !== 'tools/call') return install.call(this, schema, handler as never);
+      install.call(this, schema, gateCall(handler) as never);
+      // The map entry the SDK made for it (read past the wrapped `get` below).
+      const entry = Map.prototype.get.call(handlers, 'tools/call') as Handler | undefined;
+      if (entry) foreign.add(entry);
+    },
+    writable: false,
+    configurable: false,
+  });
+  gateFallback(lowLevel, gateCall, toolListFilter(enforcer, resolve));
+
   // --- request level: per-caller tools/list, and an early deny for tools the caller can never use.
+  const refuse: Handler = async () => {
+    throw new McpError(
+      ErrorCode.InternalError,
+      'hexgate: this tools/call handler was not installed through the gated server; refusing to run it ungated',
+    );
+  };
   wrapRequestHandlers(handlers, {
     'tools/list': (inner) => async (request, extra) => {
       const user = await resolve(extra);
       const result = (await inner(request, extra)) as ListToolsResult;
       return { ...result, tools: visibleTools(enforcer, result.tools ?? [], user) };
     },
-    'tools/call': (inner) => async (request, extra) => {
+    'tools/call': (inner) => {
+      if (inner === own) return earlyDeny(inner);
+      // Gated where it was installed; anything else was written into the map past every gate.
+      return foreign.has(inner) ? inner : refuse;
+    },
+  });
+
+  function earlyDeny(inner: Handler): Handler {
+    return async (request, extra) => {
       const user = await resolve(extra);
       callers.set(extra.signal, { user });
       const name = request.params?.name;
@@ -192,8 +269,8 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
         }
         return inner(request, extra);
       });
-    },
-  });
+    };
+  }
 }
 
 /** Wraps present and future handlers of the given methods in a protocol's handler map. */
