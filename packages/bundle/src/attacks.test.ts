@@ -19,6 +19,7 @@ import {
   refundPolicy,
   tempDir,
   track,
+  waitFor,
   writePolicy,
 } from './__fixtures__/helpers.ts';
 import { buildBundle, createPolicySource, readServedBundle, respondWithBundle, verifyBundle } from './index.ts';
@@ -233,5 +234,26 @@ describe('HTTP redirects', () => {
     const origin = await serve((req, res) => res.writeHead(302, { location: `${req.url}x` }).end());
     const source = track(createPolicySource(`${origin}/p`, { publicKey: k.publicKeyPath }));
     await expect(source.ready()).rejects.toMatchObject({ code: 'http-status', message: /too many redirects/ });
+  });
+});
+
+describe('clocks', () => {
+  it('maxStaleness still fails closed when the wall clock steps back (NTP correction, VM restore)', async () => {
+    // Staleness was `Date.now() - confirmedAt`: after the clock stepped back an hour, a source
+    // that never confirmed again stayed "fresh" for an hour plus maxStaleness.
+    const { k, revs } = await signedRevisions(1);
+    let clock = Date.now();
+    const source = track(
+      createPolicySource(revs[0] as string, { publicKey: k.publicKeyPath, maxStaleness: 50, now: () => clock }),
+    );
+    await source.ready();
+    const enforcer = createEnforcer({ policy: source });
+    clock -= 3_600_000;
+    await waitFor(() => 'error' in source.currentPolicy(), 'the policy to go stale', 5000);
+    expect(enforcer.decide(refund(1)).decision.reason).toMatch(/not been confirmed/);
+    expect(source.status()).toMatchObject({ stale: true, usable: false });
+    // A confirmation makes it usable again.
+    expect(await source.refresh()).toMatchObject({ outcome: 'unchanged' });
+    expect(enforcer.decide(refund(1)).decision.outcome).toBe('allow');
   });
 });

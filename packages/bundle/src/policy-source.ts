@@ -209,6 +209,15 @@ export function createPolicySource(location: string, options: PolicySourceOption
 
   let inForce: InForce | undefined;
   let confirmedAt = 0;
+  /**
+   * The same instant on the monotonic clock. Staleness is an elapsed time: measured on the wall
+   * clock alone, a clock stepped back (NTP, a restored VM) kept an unconfirmed policy "fresh"
+   * for as long as the step. A policy is stale when either clock says so (fail closed).
+   */
+  let confirmedMono = 0;
+  const isStale = (now: number) =>
+    maxStaleness !== undefined &&
+    (now - confirmedAt > maxStaleness || performance.now() - confirmedMono > maxStaleness);
   let lastAttemptAt: number | undefined;
   let lastError: PolicySourceFailure | undefined;
   let lastErrorObject: PolicySourceError | undefined;
@@ -347,6 +356,7 @@ export function createPolicySource(location: string, options: PolicySourceOption
 
   const succeeded = (now: number) => {
     confirmedAt = now;
+    confirmedMono = performance.now();
     lastError = undefined;
     failures = 0;
   };
@@ -398,7 +408,7 @@ export function createPolicySource(location: string, options: PolicySourceOption
     if (maxStaleness === undefined && s.expiresAtMs === Number.POSITIVE_INFINITY) return s.result;
     const now = clock();
     if (now >= s.expiresAtMs) return { error: `the policy bundle from ${where} expired at ${iso(s.expiresAtMs)}` };
-    if (maxStaleness !== undefined && now - confirmedAt > maxStaleness)
+    if (isStale(now))
       return {
         error: `the policy from ${where} has not been confirmed since ${iso(confirmedAt)} (maxStaleness ${maxStaleness} ms)`,
       };
@@ -427,7 +437,7 @@ export function createPolicySource(location: string, options: PolicySourceOption
       lastAttemptAt: iso(lastAttemptAt),
       lastError,
       consecutiveFailures: failures,
-      stale: s !== undefined && maxStaleness !== undefined && now - confirmedAt > maxStaleness,
+      stale: s !== undefined && isStale(now),
       expired: s !== undefined && now >= s.expiresAtMs,
       closed,
     });
