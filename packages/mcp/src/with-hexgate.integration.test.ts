@@ -529,6 +529,29 @@ describe('withHexgate(McpServer)', () => {
     expect(calls).toHaveLength(0);
   });
 
+  it('decides a __proto__ key passed through by the schema as data, and runs the tool with it', async () => {
+    const server = new McpServer({ name: 'files-server', version: '1.0.0' });
+    const seen: unknown[] = [];
+    server.registerTool('late_tool', { inputSchema: { data: z.unknown() } }, async (args) => {
+      seen.push(args);
+      return { content: [{ type: 'text', text: 'ok' }] };
+    });
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const client = await connect(server, { authInfo: operatorToken });
+
+    const result = await client.callTool({
+      name: 'late_tool',
+      arguments: JSON.parse('{"data":{"__proto__":{"role":"admin"},"n":1}}'),
+    });
+
+    expect(text(result)).toBe('ok');
+    const decided = enforcer.decisions[0]?.args as { data: object } | undefined;
+    expect(seen[0]).toBe(decided);
+    expect(Object.getPrototypeOf(decided?.data)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(decided?.data, '__proto__')?.value).toEqual({ role: 'admin' });
+  });
+
   it('in shadow mode reports the deny but runs the call and hides nothing', async () => {
     const { server, calls } = buildServer();
     const enforcer = recordingEnforcer({ policy: POLICY, mode: 'shadow' });

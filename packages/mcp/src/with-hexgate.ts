@@ -297,11 +297,17 @@ function wrapRequestHandlers(map: Map<string, Handler>, wrappers: Record<string,
  * default. JSON has no `undefined` (an absent key means the same), and core
  * rejects it as non-JSON, so such keys are dropped before deciding.
  */
+const DATA = { enumerable: true, writable: true, configurable: true } as const;
+
 function withoutUndefined(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutUndefined);
   if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) if (v !== undefined) out[key] = withoutUndefined(v);
+  for (const [key, v] of Object.entries(value)) {
+    // Defined, not assigned: assigning a `__proto__` key (data a schema passed
+    // through, e.g. under z.unknown()) would set the copy's prototype instead.
+    if (v !== undefined) Object.defineProperty(out, key, { value: withoutUndefined(v), ...DATA });
+  }
   return out;
 }
 
