@@ -75,8 +75,14 @@ export class ChainVerifier {
     return this.problem !== undefined;
   }
 
-  /** Checks the next record; returns false once the chain has failed (later records are not checked). */
-  push(record: AuditRecord, line?: number): boolean {
+  /**
+   * Checks the next record; returns false once the chain has failed (later
+   * records are not checked). `storedForm`: why the stored text of the record
+   * is not exactly what the writer stored, if it is not. Such an edit (a
+   * duplicate key, an extra field, reformatted JSON) keeps the parsed values
+   * and so the hash, yet another reader of the store may see other data.
+   */
+  push(record: AuditRecord, line?: number, storedForm?: string): boolean {
     if (this.problem) return false;
     const at = line === undefined ? {} : { line };
     const seq = record.seq;
@@ -100,6 +106,9 @@ export class ChainVerifier {
         message: `seq ${seq} appears after seq ${this.expectSeq - 1} (duplicated or reordered record)`,
         ...at,
       });
+    }
+    if (storedForm !== undefined) {
+      return this.fail({ seq, kind: 'tampered', message: `record ${seq} was edited: ${storedForm}`, ...at });
     }
     let computed: string;
     try {
@@ -134,6 +143,20 @@ export class ChainVerifier {
   /** Reports a record that could not be read. */
   malformed(seq: number, message: string, line?: number): void {
     if (!this.problem) this.fail({ seq, kind: 'malformed', message, ...(line === undefined ? {} : { line }) });
+  }
+
+  /**
+   * The store keeps a head per chain, but this chain has none (it was
+   * deleted): records removed at its end can no longer be ruled out, so the
+   * chain does not verify.
+   */
+  headMissing(): void {
+    if (this.problem) return;
+    this.fail({
+      seq: this.expectSeq,
+      kind: 'truncated',
+      message: `chain '${this.chain}' has records but no stored head (it was deleted): records removed after seq ${this.expectSeq - 1} cannot be ruled out`,
+    });
   }
 
   /** Ends the chain; `head` (when the store keeps one) catches records removed at the end. */

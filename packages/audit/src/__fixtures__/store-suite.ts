@@ -451,6 +451,31 @@ export function describeStore(name: string, open: () => Promise<TestStore>): voi
       expect((await t.store.verify()).problem).toMatchObject({ seq: 4, kind: 'relinked' });
     });
 
+    it('detects edits to JSON columns that keep the parsed values: duplicate keys, extra whitespace', async () => {
+      for (const [what, sql] of [
+        // SQLite's json_extract reads the first of two keys, JSON.parse the last: the hash alone misses it.
+        ['duplicate key', `UPDATE hexgate_audit SET args = '{"amount":99999,"amount":5}' WHERE seq = 2`],
+        ['reformatted', `UPDATE hexgate_audit SET user_attributes = '{ "region": "EU" }' WHERE seq = 2`],
+        ['null as JSON text', `UPDATE hexgate_audit SET lost = 'null' WHERE seq = 2`],
+      ] as const) {
+        const t = await fresh();
+        await write(t.store, [{ tool: 'a' }, { tool: 'refund', args: { amount: 5 } }, { tool: 'c' }]);
+        expect((await t.store.verify()).ok).toBe(true);
+        await t.exec(sql);
+        expect((await t.store.verify()).problem, what).toMatchObject({ seq: 2, kind: 'tampered' });
+      }
+    });
+
+    it('does not accept records cut off at the end when the chain head row was deleted too', async () => {
+      const t = await fresh();
+      await write(t.store, chronological());
+      await t.exec('DELETE FROM hexgate_audit WHERE seq >= 4');
+      await t.exec('DELETE FROM hexgate_audit_chains');
+      const report = await t.store.verify();
+      expect(report.ok).toBe(false);
+      expect(report.problem).toMatchObject({ chain: 'default', seq: 4, kind: 'truncated' });
+    });
+
     it('detects a forged retention anchor', async () => {
       const t = await fresh();
       await write(t.store, chronological());

@@ -4,6 +4,11 @@
  * pipeline), for one writer process per file. A batch torn by a crash (no
  * final newline) was never acknowledged, and is cut off when the file is
  * opened again. Queries load the file into an in-memory SQLite store.
+ *
+ * A line is exactly `recordLine(record)`: fixed field order, no whitespace,
+ * U+2028/U+2029 escaped. `verifyJsonl` requires that form, so an edit that
+ * keeps the parsed values (and so the hash) but changes what another reader
+ * sees (a duplicate key that jq reads first, an extra field) is still caught.
  */
 import {
   closeSync,
@@ -15,7 +20,6 @@ import {
   readSync,
   writeSync,
 } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { InvalidOptionsError } from '@hexgate/core';
 import type { AuditRecord } from '../record.ts';
 import { type AuditSink, assertContinues, type ChainHead, EMPTY_HEAD } from '../sink.ts';
@@ -29,6 +33,55 @@ export interface JsonlAuditOptions {
 }
 
 const CHUNK = 64 * 1024;
+
+/** Field order of a line: the order `sealRecord` builds records in. */
+const LINE_FIELDS = [
+  'chain',
+  'seq',
+  'kind',
+  'decisionId',
+  'timestamp',
+  'agent',
+  'tool',
+  'userId',
+  'sessionId',
+  'roles',
+  'decidingRole',
+  'outcome',
+  'effective',
+  'mode',
+  'reason',
+  'violations',
+  'args',
+  'argsHash',
+  'userAttributes',
+  'policyDigest',
+  'evaluationMs',
+  'approvalStatus',
+  'approver',
+  'lost',
+  'prevHash',
+  'hash',
+] as const satisfies readonly (keyof AuditRecord)[];
+
+const SEPARATORS = /[\u2028\u2029]/g;
+const HAS_SEPARATOR = /[\u2028\u2029]/;
+const escapeSeparator = (c: string): string => (c === '\u2028' ? '\\u2028' : '\\u2029');
+
+/**
+ * The one text form of a record in a JSONL trail. JSON.stringify leaves
+ * U+2028/U+2029 raw, and readline (like many log shippers) ends a line at
+ * them: a model that puts one in a tool name or an argument would otherwise
+ * split its record in two and make the file unverifiable. Escaped, they are
+ * the same JSON string. Fields are written in a fixed order, every one
+ * present (null, never left out).
+ */
+export function recordLine(record: AuditRecord): string {
+  const ordered: Record<string, unknown> = {};
+  for (const field of LINE_FIELDS) ordered[field] = record[field] ?? null;
+  const text = JSON.stringify(ordered);
+  return HAS_SEPARATOR.test(text) ? text.replace(SEPARATORS, escapeSeparator) : text;
+}
 
 export class JsonlAudit implements AuditSink {
   readonly name: string;
@@ -123,10 +176,19 @@ export class JsonlAudit implements AuditSink {
     const first = records[0];
     const last = records[records.length - 1];
     if (!first || !last) return;
-    assertContinues(this.head(first.chain), records);
     const fd = this.open();
+    // Another sink on this file (a second trail in this process) may have
+    // appended since: then the cached heads are stale and appending after
+    // them would fork the chain. Re-read them from the file, so the batch
+    // is refused (ChainConflictError) and the trail re-chains it. A file
+    // that shrank is left alone: continuing after the cached head keeps
+    // the removed records visible to verify as a gap.
+    const actual = fstatSync(fd).size;
+    if (actual > this.size) this.heads.clear();
+    this.size = actual;
+    assertContinues(this.head(first.chain), records);
     let text = '';
-    for (const r of records) text += `${JSON.stringify(r)}\n`;
+    for (const r of records) text += `${recordLine(r)}\n`;
     const data = Buffer.from(text, 'utf8');
     const before = this.size;
     try {
@@ -157,21 +219,31 @@ export function jsonlAudit(options: JsonlAuditOptions | string): JsonlAudit {
   return new JsonlAudit(typeof options === 'string' ? { path: options } : options);
 }
 
-/** Reads every record of a JSONL trail, with its line number. Throws on a line that is not JSON. */
-export async function* readJsonl(path: string): AsyncGenerator<{ record: AuditRecord; line: number }> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+/**
+ * Reads every record of a JSONL trail, with its line number and the line's
+ * text. Throws on a line that is not JSON. Lines end at `\n` only (readline
+ * would also end them at U+2028/U+2029, which may sit raw inside a string).
+ */
+export async function* readJsonl(path: string): AsyncGenerator<{ record: AuditRecord; line: number; text: string }> {
   let line = 0;
-  for await (const text of lines) {
-    line++;
-    if (text.trim() === '') continue;
-    let record: AuditRecord;
+  let rest = '';
+  const parse = (text: string): AuditRecord => {
     try {
-      record = JSON.parse(text) as AuditRecord;
+      return JSON.parse(text) as AuditRecord;
     } catch (e) {
       throw Object.assign(new Error(`${path}:${line}: not a JSON record (${(e as Error).message})`), { line });
     }
-    yield { record, line };
+  };
+  for await (const chunk of createReadStream(path, { encoding: 'utf8' })) {
+    const lines = (rest + (chunk as string)).split('\n');
+    rest = lines.pop() as string;
+    for (const text of lines) {
+      line++;
+      if (text.trim() !== '') yield { record: parse(text), line, text };
+    }
   }
+  line++;
+  if (rest.trim() !== '') yield { record: parse(rest), line, text: rest };
 }
 
 /** Verifies every chain in a JSONL file (or only `chain`), in file order. Unreadable lines are reported whatever the chain. */
@@ -186,12 +258,18 @@ export async function verifyJsonl(path: string, options: { readonly chain?: stri
     return v;
   };
   try {
-    for await (const { record, line } of readJsonl(path)) {
+    for await (const { record, line, text } of readJsonl(path)) {
       if (typeof record?.chain !== 'string') {
         get('?').malformed(0, `line ${line}: not an audit record`, line);
         continue;
       }
-      if (options.chain === undefined || record.chain === options.chain) get(record.chain).push(record, line);
+      if (options.chain === undefined || record.chain === options.chain) {
+        const form =
+          text === recordLine(record)
+            ? undefined
+            : `line ${line} is not the text the writer wrote (fields added, removed, duplicated, reordered or reformatted)`;
+        get(record.chain).push(record, line, form);
+      }
     }
   } catch (e) {
     const line = (e as { line?: number }).line;

@@ -137,3 +137,33 @@ export function rowToRecord(row: Record<string, unknown>): AuditRecord {
     hash: String(row.hash),
   };
 }
+
+/** Columns holding JSON text: exactly `JSON.stringify` of the value, SQL NULL for null (never the text `null`). */
+const JSON_TEXT_COLUMNS = ['args', 'user_attributes', 'lost', 'roles', 'violations'] as const;
+
+/**
+ * Why a row is not stored exactly as the writer stored it, if it is not.
+ * The hash covers parsed values, so JSON text edited into another spelling
+ * of the same value (a duplicate key: SQLite's json_extract reads the first,
+ * JSON.parse the last; added whitespace) would still hash the same, while a
+ * SQL reader of the column sees something else. Verify calls this per row.
+ */
+export function storedFormProblem(row: Record<string, unknown>): string | undefined {
+  for (const column of JSON_TEXT_COLUMNS) {
+    const text = row[column];
+    // NULL, or jsonb the driver already parsed (PostgreSQL roles/violations).
+    if (typeof text !== 'string') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      continue; // unreadable: reading the row reports it
+    }
+    if (value === null || JSON.stringify(value) !== text) {
+      return `column ${column} holds JSON text the writer did not store (${value === null ? "'null' instead of NULL" : 'duplicate keys or reformatted'})`;
+    }
+  }
+  const ms = row.evaluation_ms;
+  if (ms !== null && ms !== undefined && typeof ms !== 'number') return 'column evaluation_ms holds text, not a number';
+  return undefined;
+}

@@ -21,7 +21,7 @@ import type {
 } from '../store.ts';
 import { parseWindow, toIsoTime } from '../store.ts';
 import { type ChainReport, ChainVerifier, summarize, type VerifyReport } from '../verify.ts';
-import { CHAINS_TABLE, COLUMN_LIST, rowToRecord, TABLE } from './columns.ts';
+import { CHAINS_TABLE, COLUMN_LIST, rowToRecord, storedFormProblem, TABLE } from './columns.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -274,11 +274,15 @@ export class SqlAuditStore implements AuditStore {
             verifier.malformed(Number(row.seq), `row cannot be read: ${(e as Error).message}`);
             break;
           }
-          if (!verifier.push(record)) break;
+          if (!verifier.push(record, undefined, storedFormProblem(row))) break;
         }
         if (verifier.failed || rows.length < VERIFY_PAGE) break;
         after = Number(rows[rows.length - 1]?.seq);
       }
+      // The writer creates the head row in the transaction of the chain's
+      // first records and never deletes it: records without one mean the
+      // chains table was edited, and only the head catches a cut-off end.
+      if (!info.known) verifier.headMissing();
       reports.push(verifier.finish(info.known ? { seq: info.headSeq, hash: info.headHash } : undefined));
     }
     return summarize(reports);
