@@ -11,8 +11,22 @@ export interface Column<T> {
   readonly align?: 'left' | 'right';
 }
 
+// Cells show text from the model (tool names, arguments, reasons) and from
+// whoever can write the database (chain names, hashes). Control characters
+// would reach the terminal as commands: ESC and the one-byte CSI (0x9b) start
+// sequences that move the cursor or erase lines (a forged "verified" line
+// over the real FIRST PROBLEM), set the title or the clipboard. Bidi
+// overrides and isolates reorder what is shown. Each becomes U+FFFD.
+const LINE_BREAKS = /[\r\n\t\u2028\u2029]+/g;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** One line of text that is safe to print to a terminal. */
+export function printable(s: string): string {
+  return s.replace(LINE_BREAKS, ' ').replace(UNPRINTABLE, '\uFFFD');
+}
+
 function cut(s: string, max: number): string {
-  const oneLine = s.replace(/[\r\n\t]+/g, ' ');
+  const oneLine = printable(s);
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, Math.max(1, max - 1))}…`;
 }
 

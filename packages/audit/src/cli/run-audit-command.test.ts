@@ -182,6 +182,36 @@ describe('hexgate audit: errors and options', () => {
     expect(out.split('\r\n')[1]).toBe(`"'=HYPERLINK(""http://x"")",1,0,1,0,1,1,0.01,0.01,'@SUM(1)`);
   });
 
+  it('tables never pass terminal control sequences from the trail to the terminal', async () => {
+    // Tool names and reasons come from the model; chain names and hashes from whoever can write the database.
+    // Raw, an escape sequence could retitle the terminal, or erase the FIRST PROBLEM line of verify.
+    const path = join(dir, 'escapes.db');
+    const trail = createAuditTrail({ sink: sqliteAudit(path), exitHandler: false });
+    trail.recordDecision(
+      decisionEvent({
+        tool: 'x\u001b]0;pwned\u0007',
+        reason: 'ok\u001b[2K\u009b1A\u202egnp.exe',
+        userId: 'u\r\u001b[1A',
+      }),
+    );
+    await trail.close();
+    const raw = sqliteAudit(path);
+    raw.database.exec(
+      `UPDATE hexgate_audit SET chain = 'c' || char(27) || '[1A', hash = char(27) || '[2K' || char(27) || '[1A' || hash`,
+    );
+    raw.database.exec(`UPDATE hexgate_audit_chains SET chain = 'c' || char(27) || '[1A'`);
+    await raw.close();
+    const control = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    const list = await cli('list', '--db', `sqlite:${path}`);
+    expect(list.code).toBe(0);
+    expect(list.out).toContain('x');
+    expect(list.out).not.toMatch(control);
+    const verify = await cli('verify', '--db', `sqlite:${path}`);
+    expect(verify.code).toBe(1);
+    expect(verify.out).toContain('FIRST PROBLEM');
+    expect(verify.out).not.toMatch(control);
+  });
+
   it('reads the database from HEXGATE_AUDIT_DB, and JSONL files', async () => {
     const path = join(dir, 'trail.jsonl');
     await seed(jsonlAudit(path));

@@ -13,7 +13,7 @@ import { openAuditStore } from '../open-store.ts';
 import type { AuditRecord, RecordKind } from '../record.ts';
 import type { AuditPage, AuditQuery, AuditStore, ToolStats } from '../store.ts';
 import type { VerifyReport } from '../verify.ts';
-import { type Column, formatTable } from './format-table.ts';
+import { type Column, formatTable, printable } from './format-table.ts';
 
 export interface CommandIO {
   readonly stdout: { write(chunk: string): unknown };
@@ -200,7 +200,7 @@ function printVerify(report: VerifyReport, format: string, io: CommandIO): void 
   const p = report.problem;
   if (p) {
     io.stdout.write(
-      `\nFIRST PROBLEM: chain '${p.chain}', seq ${p.seq}${p.line ? ` (line ${p.line})` : ''}: ${p.message}\n`,
+      `\nFIRST PROBLEM: ${printable(`chain '${p.chain}', seq ${p.seq}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`)}\n`,
     );
   } else {
     io.stdout.write(`\nverified ${report.records} record(s): every hash chain is intact\n`);
