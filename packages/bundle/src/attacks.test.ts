@@ -238,6 +238,29 @@ describe('HTTP redirects', () => {
 });
 
 describe('clocks', () => {
+  it('a bundle in force still expires on time when the wall clock steps back', async () => {
+    // Expiry was `Date.now() >= expiresAt` only: setting the clock back revived an expired bundle.
+    const dir = tempDir();
+    const k = await keys(dir);
+    const out = join(dir, 'b');
+    const t0 = Date.now();
+    await buildBundle(writePolicy(dir, refundPolicy(100)), {
+      outDir: out,
+      signKey: k.privateKeyPath,
+      now: () => t0 - 60_000,
+      expiresAt: new Date(t0 + 1000),
+    });
+    let clock = Date.now();
+    const source = track(createPolicySource(out, { publicKey: k.publicKeyPath, now: () => clock }));
+    await source.ready();
+    const enforcer = createEnforcer({ policy: source });
+    expect(enforcer.decide(refund(5)).decision.outcome).toBe('allow');
+    clock -= 3_600_000;
+    await waitFor(() => 'error' in source.currentPolicy(), 'the bundle to expire', 5000);
+    expect(enforcer.decide(refund(5)).decision.reason).toMatch(/expired at/);
+    expect(source.status()).toMatchObject({ expired: true, usable: false });
+  });
+
   it('maxStaleness still fails closed when the wall clock steps back (NTP correction, VM restore)', async () => {
     // Staleness was `Date.now() - confirmedAt`: after the clock stepped back an hour, a source
     // that never confirmed again stayed "fresh" for an hour plus maxStaleness.

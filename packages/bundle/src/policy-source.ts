@@ -158,6 +158,11 @@ interface InForce {
   readonly etag: string | undefined;
   readonly bundle: Candidate['bundle'];
   readonly expiresAtMs: number;
+  /**
+   * The same deadline on the monotonic clock, from the time left when the bundle was swapped in:
+   * setting the wall clock back must not revive a bundle in force past its expiry.
+   */
+  readonly expiresMono: number;
   readonly loadedAt: number;
 }
 
@@ -215,6 +220,7 @@ export function createPolicySource(location: string, options: PolicySourceOption
    * for as long as the step. A policy is stale when either clock says so (fail closed).
    */
   let confirmedMono = 0;
+  const isExpired = (s: InForce, now: number) => now >= s.expiresAtMs || performance.now() >= s.expiresMono;
   const isStale = (now: number) =>
     maxStaleness !== undefined &&
     (now - confirmedAt > maxStaleness || performance.now() - confirmedMono > maxStaleness);
@@ -313,6 +319,7 @@ export function createPolicySource(location: string, options: PolicySourceOption
       if (closed) throw new PolicySourceError('read', `policy source ${where} is closed`);
       const now = clock();
       const expires = candidate.bundle?.manifest.expiresAt;
+      const expiresAtMs = expires === undefined ? Number.POSITIVE_INFINITY : (isoTime(expires) ?? 0);
       const previousDigest = current?.result.policy.digest;
       // The swap: one assignment of a frozen record.
       inForce = Object.freeze({
@@ -320,7 +327,8 @@ export function createPolicySource(location: string, options: PolicySourceOption
         key: read.key,
         etag: read.etag,
         bundle: candidate.bundle,
-        expiresAtMs: expires === undefined ? Number.POSITIVE_INFINITY : (isoTime(expires) ?? 0),
+        expiresAtMs,
+        expiresMono: performance.now() + (expiresAtMs - now),
         loadedAt: now,
       });
       succeeded(now);
@@ -407,7 +415,7 @@ export function createPolicySource(location: string, options: PolicySourceOption
     if (s === undefined) return noPolicy;
     if (maxStaleness === undefined && s.expiresAtMs === Number.POSITIVE_INFINITY) return s.result;
     const now = clock();
-    if (now >= s.expiresAtMs) return { error: `the policy bundle from ${where} expired at ${iso(s.expiresAtMs)}` };
+    if (isExpired(s, now)) return { error: `the policy bundle from ${where} expired at ${iso(s.expiresAtMs)}` };
     if (isStale(now))
       return {
         error: `the policy from ${where} has not been confirmed since ${iso(confirmedAt)} (maxStaleness ${maxStaleness} ms)`,
@@ -438,7 +446,7 @@ export function createPolicySource(location: string, options: PolicySourceOption
       lastError,
       consecutiveFailures: failures,
       stale: s !== undefined && isStale(now),
-      expired: s !== undefined && now >= s.expiresAtMs,
+      expired: s !== undefined && isExpired(s, now),
       closed,
     });
   };
