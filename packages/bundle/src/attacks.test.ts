@@ -183,7 +183,7 @@ async function serve(handler: Handler, host = '127.0.0.1') {
   return `http://${host}:${(server.address() as AddressInfo).port}`;
 }
 
-describe('HTTP redirects', () => {
+describe('HTTP responses', () => {
   it('configured headers (credentials) are not sent to another origin a redirect points at', async () => {
     // fetch itself drops only `authorization` on a cross-origin redirect: an `x-api-key` header
     // went to whatever host the policy server (or an open redirect on it) named.
@@ -227,6 +227,23 @@ describe('HTTP redirects', () => {
     const err = await source.ready().catch((e) => e);
     expect(err).toMatchObject({ code: 'http-status', message: expect.stringMatching(/redirect.*plain http/) });
     expect(createEnforcer({ policy: source }).decide(refund(5)).decision.outcome).toBe('deny');
+  });
+
+  it('a 304 to a request that named no ETag does not confirm the policy in force', async () => {
+    // Without an ETag from the server no If-None-Match is sent, so a 304 cannot mean "what you have
+    // is current"; it used to refresh lastSuccessAt and hold off maxStaleness.
+    const { k, revs } = await signedRevisions(1);
+    const served = await readServedBundle(revs[0] as string);
+    let requests = 0;
+    const url = await serve((_req, res) => {
+      if (requests++ === 0) res.writeHead(200, { 'content-type': 'application/json' }).end(served.body);
+      else res.writeHead(304).end();
+    });
+    const source = track(createPolicySource(`${url}/p`, { publicKey: k.publicKeyPath, maxStaleness: 60_000 }));
+    await source.ready();
+    const refreshed = await source.refresh();
+    expect(refreshed).toMatchObject({ outcome: 'failed', error: { code: 'http-status' } });
+    expect(source.status().lastError?.message).toMatch(/304.*If-None-Match/);
   });
 
   it('gives up after a few redirects', async () => {

@@ -183,6 +183,9 @@ export function httpReader(url: string, options: HttpReaderOptions): Reader {
         );
         if (res.status === 304) {
           await res.body?.cancel();
+          // Only an answer to our If-None-Match can mean "what you have is current".
+          if (!ctx.etag)
+            throw new PolicySourceError('http-status', `${url} answered 304 to a request without If-None-Match`);
           return { type: 'not-modified' };
         }
         if (res.status !== 200) {
