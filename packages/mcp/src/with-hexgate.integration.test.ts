@@ -612,6 +612,25 @@ describe('withHexgate(McpServer)', () => {
     expect(calls).toHaveLength(0);
   });
 
+  it("gated before its first tool, McpServer's own tools/call handler is still told apart from a foreign one", async () => {
+    const server = new McpServer({ name: 'files-server', version: '1.0.0' });
+    const enforcer = recordingEnforcer({ policy: POLICY });
+    withHexgate(server, { policy: enforcer, resolveUser });
+    const seen: unknown[] = [];
+    server.registerTool('read_file', { inputSchema: { path: z.string().transform((p) => p.trim()) } }, async (args) => {
+      seen.push(args);
+      return { content: [{ type: 'text', text: 'read' }] };
+    });
+    const client = await connect(server);
+
+    const result = await client.callTool({ name: 'read_file', arguments: { path: ' /srv/a ' } });
+
+    // Decided once, in the callback slot, on the validated value (a foreign handler would decide the raw one).
+    expect(text(result)).toBe('read');
+    expect(enforcer.decisions.map((d) => d.args)).toEqual([{ path: '/srv/a' }]);
+    expect(seen[0]).toBe(enforcer.decisions[0]?.args);
+  });
+
   it('refuses a tools/call handler installed past the gate, and one set on server.server before it', async () => {
     // A setter captured before gating reaches the handler map without going through the gate.
     const { server, calls } = buildServer();

@@ -112,19 +112,25 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
   Object.defineProperty(mcp, GATED, { value: true });
   Object.defineProperty(lowLevel, GATED, { value: true });
 
-  // McpServer's own tools/call handler (it runs the gated callbacks) is
-  // installed now if it was not yet, so that any tools/call handler installed
-  // after this point is known not to be McpServer's. After connect() it cannot
-  // be installed any more (registerTool fails the same way), and then every
-  // tools/call handler is a foreign one.
-  if (!internals._toolHandlersInitialized) {
-    try {
-      internals.setToolRequestHandlers();
-    } catch {
-      // connected already: there is no McpServer handler to trust
-    }
-  }
-  const own = handlers.get('tools/call');
+  // McpServer's own tools/call handler (the one that runs the gated
+  // callbacks) is told apart from any other by where it is installed from:
+  // McpServer's setToolRequestHandlers, now or with its first tool.
+  let own = internals._toolHandlersInitialized ? handlers.get('tools/call') : undefined;
+  let installingOwn = false;
+  const setToolRequestHandlers = internals.setToolRequestHandlers;
+  Object.defineProperty(mcp, 'setToolRequestHandlers', {
+    value: function setOwnToolRequestHandlers(this: McpServer) {
+      installingOwn = true;
+      try {
+        setToolRequestHandlers.call(this);
+        own = Map.prototype.get.call(handlers, 'tools/call') as Handler | undefined;
+      } finally {
+        installingOwn = false;
+      }
+    },
+    writable: false,
+    configurable: false,
+  });
 
   // The request-level wrapper resolves the caller once per request; the
   // callback reuses it. Keyed by the request's abort signal: the SDK hands a
@@ -209,7 +215,7 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
   const install = lowLevel.setRequestHandler;
   Object.defineProperty(lowLevel, 'setRequestHandler', {
     value: function setGatedRequestHandler(this: LowLevelServer, schema: never, handler: AnyHandler) {
-      if (methodOf(schema) !== 'tools/call') return install.call(this, schema, handler as never);
+      if (installingOwn || methodOf(schema) !== 'tools/call') return install.call(this, schema, handler as never);
       install.call(this, schema, gateCall(handler) as never);
       // The map entry the SDK made for it (read past the wrapped `get` below).
       const entry = Map.prototype.get.call(handlers, 'tools/call') as Handler | undefined;
