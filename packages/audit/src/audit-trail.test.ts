@@ -230,6 +230,30 @@ describe('failure mode failClosed (default)', () => {
   });
 });
 
+describe('a sink that hangs', () => {
+  it('failClosed: denies once a write has hung past stallTimeoutMs, and records the refusals when it completes', async () => {
+    // A dead database connection often neither answers nor fails. Until the
+    // queue is full, decisions would run with their records only in memory.
+    const errors: unknown[] = [];
+    const { sink, trail, enforcer } = setup({ stallTimeoutMs: 20, onError: (e) => errors.push(e) });
+    const hold = latch();
+    sink.gate = hold.promise;
+    expect(decideAs(enforcer, 'search', { q: 1 }).decision.effective).toBe('allow');
+    await expect.poll(() => trail.stats().healthy).toBe(false);
+    expect(trail.stats().lastError).toMatch(/did not finish within 20 ms/);
+    const refused = decideAs(enforcer, 'search', { q: 2 });
+    expect(refused.decision).toMatchObject({ effective: 'deny', reason: AUDIT_UNAVAILABLE });
+    hold.open();
+    sink.gate = undefined;
+    await trail.flush();
+    expect(trail.stats()).toMatchObject({ healthy: true, refused: 1, unreportedLosses: 0 });
+    expect(sink.records.map((r) => r.kind)).toEqual(['decision', 'loss']);
+    expect(verifyMemory(sink).ok).toBe(true);
+    expect(decideAs(enforcer, 'search', { q: 3 }).decision.effective).toBe('allow');
+    expect(errors.map((e) => (e as Error).message)).toEqual([expect.stringMatching(/did not finish within 20 ms/)]);
+  });
+});
+
 describe('failure mode drop', () => {
   it('lets decisions through when the queue is full, counts them, and records the count when the sink recovers', async () => {
     const { sink, trail, enforcer } = setup({ failureMode: 'drop', maxQueue: 2 });
@@ -285,5 +309,11 @@ describe('close', () => {
     expect(invalid({ flushIntervalMs: '25' as never })).toMatch(/`flushIntervalMs` must be a number >= 0/);
     expect(invalid({ chain: '' })).toMatch(/`chain` must be a non-empty string/);
     expect(invalid({ flushIntervalMs: 0, maxQueue: 1.5 })).toBe('accepted');
+    expect(invalid({ stallTimeoutMs: 0 })).toMatch(/`stallTimeoutMs` must be a number >= 1/);
+    // Redaction runs in the writer: unusable options would only show there, record after record.
+    expect(invalid({ redact: { maxStringLength: -1 } })).toMatch(/^INVALID_OPTIONS: createAuditTrail: `redact`/);
+    expect(invalid({ redact: { secretKeys: 'password' as never } })).toMatch(/^INVALID_OPTIONS: .*`redact`/);
+    expect(invalid({ redact: { isSecretKey: true as never } })).toMatch(/^INVALID_OPTIONS: .*`redact`/);
+    expect(invalid({ redact: { secretKeys: ['pin', /^x-/i], maxDepth: 4 } })).toBe('accepted');
   });
 });

@@ -16,7 +16,7 @@
  * `loss` record as soon as the sink accepts writes again.
  */
 import type { ApprovalEvent, DecisionEvent, DecisionRecorder, RedactOptions } from '@hexgate/core';
-import { InvalidOptionsError } from '@hexgate/core';
+import { InvalidOptionsError, redactWithOrder } from '@hexgate/core';
 import { type ExitParticipant, unwatchExit, watchExit } from './exit-hooks.ts';
 import { intOption } from './options.ts';
 import {
@@ -52,6 +52,12 @@ export interface AuditTrailOptions {
   readonly flushIntervalMs?: number;
   /** First delay before retrying a failed write; doubles up to 5 s (default 100 ms). */
   readonly retryDelayMs?: number;
+  /**
+   * A write that has not finished after this long counts as a failure until
+   * it does (default 5,000 ms): in `failClosed` mode decisions are denied
+   * meanwhile, as with a sink that throws.
+   */
+  readonly stallTimeoutMs?: number;
   /** How arguments and user attributes are redacted and size-capped: core's `redact` options. */
   readonly redact?: RedactOptions;
   /** Flush on process exit (default true). */
@@ -138,6 +144,7 @@ class Trail implements AuditTrail, ExitParticipant {
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
   private readonly retryDelayMs: number;
+  private readonly stallTimeoutMs: number;
   private readonly redactOptions: RedactOptions | undefined;
   private readonly options: AuditTrailOptions;
 
@@ -185,7 +192,22 @@ class Trail implements AuditTrail, ExitParticipant {
     this.batchSize = intOption(caller, 'batchSize', options.batchSize, 2_000, 1);
     this.flushIntervalMs = intOption(caller, 'flushIntervalMs', options.flushIntervalMs, 25, 0);
     this.retryDelayMs = intOption(caller, 'retryDelayMs', options.retryDelayMs, 100, 1);
+    this.stallTimeoutMs = intOption(caller, 'stallTimeoutMs', options.stallTimeoutMs, 5_000, 1);
     this.retryDelay = this.retryDelayMs;
+    // Redaction runs in the writer, where unusable options would only show
+    // as one incomplete record after another (every record without its
+    // arguments). Try them once here instead.
+    // (redact turns an object it cannot walk, e.g. with an isSecretKey that
+    // is not a function, into '[unreadable]' rather than throwing.)
+    let probe: unknown;
+    try {
+      probe = redactWithOrder({ probe: ['x'] }, options.redact).value;
+    } catch (e) {
+      probe = (e as Error)?.message ?? e;
+    }
+    if (typeof probe !== 'object' || probe === null) {
+      throw new InvalidOptionsError(`createAuditTrail: \`redact\` options are unusable (${String(probe)})`);
+    }
     this.redactOptions = options.redact;
     if (options.exitHandler !== false) watchExit(this);
   }
@@ -300,6 +322,23 @@ class Trail implements AuditTrail, ExitParticipant {
   }
 
   private async writeBatch(): Promise<void> {
+    // A sink can hang without failing (a dead database connection that never
+    // answers). Treated as a failure once it has taken stallTimeoutMs:
+    // failClosed then denies instead of letting decisions run with their
+    // records held only in memory until the queue is full. The write keeps
+    // going; if it completes, commit() makes the trail healthy again.
+    const stall = setTimeout(() => {
+      this.failed(new Error(`hexgate audit: a write to ${this.label} did not finish within ${this.stallTimeoutMs} ms`));
+    }, this.stallTimeoutMs);
+    stall.unref();
+    try {
+      await this.tryWriteBatch();
+    } finally {
+      clearTimeout(stall);
+    }
+  }
+
+  private async tryWriteBatch(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         if (!this.head) this.head = await this.sink.head(this.chain);
@@ -320,6 +359,11 @@ class Trail implements AuditTrail, ExitParticipant {
   }
 
   private fail(e: unknown): never {
+    this.failed(e);
+    throw e;
+  }
+
+  private failed(e: unknown): void {
     this.healthy = false;
     this.failures++;
     this.lastError = e;
@@ -328,7 +372,6 @@ class Trail implements AuditTrail, ExitParticipant {
     } catch {
       // a listener must not break the writer
     }
-    throw e;
   }
 
   /** Seals the next batch after `head`: the loss notice first, then up to `batchSize` queued entries. */
