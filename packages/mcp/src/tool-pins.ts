@@ -21,6 +21,10 @@ export interface PinnedToolFields {
   readonly inputSchema?: unknown;
   readonly outputSchema?: unknown;
   readonly annotations?: unknown;
+  /** Shown to the user by clients that render them. */
+  readonly icons?: unknown;
+  /** Clients act on it: MCP Apps' `ui.resourceUri`, the Apps SDK's `openai/outputTemplate`, status texts. */
+  readonly _meta?: unknown;
 }
 
 export type PinCheck =
@@ -37,6 +41,10 @@ export function toolDefinitionHash(tool: PinnedToolFields): string {
       inputSchema: field(tool.inputSchema),
       outputSchema: field(tool.outputSchema),
       annotations: field(tool.annotations),
+      // Added later, so only when present: the pins of tools without them keep their hash.
+      // Without them a server could swap the UI a client renders for a tool (or its icon) after it was pinned.
+      ...(tool.icons !== undefined ? { icons: tool.icons } : {}),
+      ...(tool._meta !== undefined ? { _meta: tool._meta } : {}),
     }),
   );
 }
