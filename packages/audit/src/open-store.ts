@@ -57,12 +57,35 @@ export async function openAuditStore(url: string, options: OpenAuditStoreOptions
     throw new Error(`no audit ${kind === 'jsonl' ? 'file' : 'database'} at ${target}`);
   }
   if (kind === 'sqlite') return sqliteAudit(target);
-  const memory = await loadJsonl(target);
-  return Object.assign(Object.create(memory) as AuditStore, {
+  return jsonlStore(target);
+}
+
+/**
+ * A JSONL file as a store. Queries load it into memory on first use; verify
+ * reads the file itself, line by line, and never loads it: a line that
+ * cannot be loaded (an edited record) is what verify must report, by line,
+ * rather than fail to start.
+ */
+function jsonlStore(target: string): AuditStore {
+  let loaded: Promise<AuditStore> | undefined;
+  const memory = (): Promise<AuditStore> => {
+    loaded ??= loadJsonl(target);
+    return loaded;
+  };
+  return {
     name: `jsonl:${target}`,
-    // Verify the file itself, line by line, not the copy in memory.
-    verify: (options?: { readonly chain?: string }) => verifyJsonl(target, options),
+    list: async (query) => (await memory()).list(query),
+    blocked: async (query) => (await memory()).blocked(query),
+    stats: async (query) => (await memory()).stats(query),
+    trail: async (userId, query) => (await memory()).trail(userId, query),
+    export: async (query, format, write) => (await memory()).export(query, format, write),
+    chains: async () => (await memory()).chains(),
+    verify: (options) => verifyJsonl(target, options),
     cleanup: (_: CleanupOptions): Promise<CleanupReport> =>
       Promise.reject(new Error('cleanup is not supported for JSONL trails (rotate the file instead)')),
-  });
+    close: async () => {
+      const store = await loaded?.catch(() => undefined);
+      await store?.close();
+    },
+  };
 }

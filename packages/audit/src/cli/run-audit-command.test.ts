@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -227,6 +227,17 @@ describe('hexgate audit: errors and options', () => {
     expect((await cli('list', '--db', path, '--user', 'bob', '--format', 'json')).out).toContain('amount too high');
     const cleanup = await cli('cleanup', '--db', `jsonl:${path}`, '--older-than', '1');
     expect(cleanup).toMatchObject({ code: 1, err: expect.stringContaining('not supported for JSONL') });
+  });
+
+  it('verify on a JSONL file reports an unloadable record by line instead of failing to open the file', async () => {
+    const path = join(dir, 'odd.jsonl');
+    await seed(jsonlAudit(path));
+    const lines = readFileSync(path, 'utf8').split('\n');
+    lines[2] = (lines[2] as string).replace(/"kind":"[a-z]+"/, '"kind":{"x":1}');
+    writeFileSync(path, lines.join('\n'));
+    const { code, out } = await cli('verify', '--db', `jsonl:${path}`);
+    expect(code).toBe(1);
+    expect(out).toContain("FIRST PROBLEM: chain 'default', seq 3 (line 3)");
   });
 
   it('resolves relative paths against the given cwd, and runs pre-parsed options', async () => {
