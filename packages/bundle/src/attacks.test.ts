@@ -3,8 +3,9 @@
  * got an unverified, older or unconfirmed policy into force, leaked a
  * secret, or could take the host process down. They go through the public API.
  */
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -295,5 +296,70 @@ describe('clocks', () => {
     // A confirmation makes it usable again.
     expect(await source.refresh()).toMatchObject({ outcome: 'unchanged' });
     expect(enforcer.decide(refund(1)).decision.outcome).toBe('allow');
+  });
+});
+
+describe('bundle directory reads', () => {
+  it('a file swapped for a FIFO between the directory scan and the read does not hang the refresh', async () => {
+    // Entries were checked with lstat and then read with readFile: a FIFO renamed over a regular
+    // file in between made open() block forever, so that refresh (and close()) never finished.
+    if (process.platform === 'win32') return; // no FIFOs
+    const { k, revs } = await signedRevisions(1);
+    const out = revs[0] as string;
+    const spare = join(tempDir(), 'spare');
+    mkdirSync(spare);
+    const pairs = 200;
+    for (let i = 0; i < pairs; i++) {
+      writeFileSync(join(spare, `f${i}`), 'x');
+      execFileSync('mkfifo', [join(spare, `p${i}`)]);
+    }
+    const target = join(out, 'policy', 'x.yaml');
+    let stop = false;
+    const swapper = (async () => {
+      for (let i = 0; i < pairs && !stop; i++) {
+        renameSync(join(spare, `f${i}`), target);
+        await new Promise((r) => setImmediate(r));
+        renameSync(join(spare, `p${i}`), target);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const hung = Symbol('hung');
+    try {
+      for (let n = 0; n < 40; n++) {
+        const r = await Promise.race([
+          verifyBundle(out, { publicKey: k.publicKeyPath }),
+          new Promise((resolve) => setTimeout(() => resolve(hung), 5000)),
+        ]);
+        expect(r).not.toBe(hung);
+        expect((r as { ok: boolean }).ok).toBe(false);
+      }
+    } finally {
+      stop = true;
+      await swapper;
+    }
+  });
+
+  it('a huge file dropped into a bundle directory is refused by its size, never read into memory', async () => {
+    // Every file of the directory was read whole (twice: the stable double read) before the
+    // manifest could say it does not belong: a file of a gigabyte or two there cost that much
+    // memory, twice, on every refresh, enough to take the host process down.
+    const { k, revs } = await signedRevisions(1);
+    const out = revs[0] as string;
+    const source = track(createPolicySource(out, { publicKey: k.publicKeyPath, debounceMs: 1 }));
+    await source.ready();
+    const huge = join(out, 'policy', 'zz.yaml');
+    writeFileSync(huge, '');
+    truncateSync(huge, 64 * 1024 * 1024); // sparse: costs no disk
+    const r = await source.refresh();
+    expect(r).toMatchObject({ outcome: 'failed', error: { code: 'bundle-invalid' } });
+    const problems = r.outcome === 'failed' ? r.error.problems : [];
+    expect(problems).toContainEqual(expect.objectContaining({ code: 'too-large', file: 'policy/zz.yaml' }));
+    expect(createEnforcer({ policy: source }).decide(refund(1)).decision.outcome).toBe('allow');
+    const v = await verifyBundle(out, { publicKey: k.publicKeyPath });
+    expect(v.problems.map((p) => p.code)).toContain('too-large');
+    // A larger limit is a choice: the file is then read and refused as unlisted.
+    const roomy = await verifyBundle(out, { publicKey: k.publicKeyPath, maxBytes: 128 * 1024 * 1024 });
+    expect(roomy.problems.map((p) => p.code)).toEqual(['file-unlisted']);
+    await expect(verifyBundle(out, { publicKey: k.publicKeyPath, maxBytes: Number.NaN })).rejects.toThrow(/maxBytes/);
   });
 });

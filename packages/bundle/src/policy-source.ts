@@ -22,6 +22,7 @@ import { type KeyInput, trustedKeys } from './keys.ts';
 import { isoTime, MANIFEST_FILE } from './manifest.ts';
 import type { TrustSettings } from './open-bundle.ts';
 import { type BundleProblem, problem } from './problems.ts';
+import { DEFAULT_MAX_BYTES } from './read-bundle-dir.ts';
 import {
   bundleFailure,
   PolicySourceError,
@@ -72,7 +73,7 @@ export interface PolicySourceOptions {
   readonly stateFile?: string;
   /** HTTP: request timeout. Default 10 s. */
   readonly timeoutMs?: number;
-  /** HTTP: largest document accepted. Default 8 MiB. */
+  /** Largest HTTP document, or total size of a bundle directory's files, accepted. Default 8 MiB. */
   readonly maxBytes?: number;
   /** HTTP: extra request headers (e.g. authorization). */
   readonly headers?: Readonly<Record<string, string>>;
@@ -167,7 +168,7 @@ interface InForce {
 }
 
 const KINDS: readonly PolicySourceKind[] = ['file', 'directory', 'bundle', 'http'];
-const DEFAULTS = { debounceMs: 100, httpIntervalMs: 30_000, timeoutMs: 10_000, maxBytes: 8 * 1024 * 1024 };
+const DEFAULTS = { debounceMs: 100, httpIntervalMs: 30_000, timeoutMs: 10_000, maxBytes: DEFAULT_MAX_BYTES };
 
 /** Watches `location` and hot-reloads: `createPolicySource(location, { ...options, watch: true })`. */
 export function watchPolicy(location: string, options: Omit<PolicySourceOptions, 'watch'> = {}): PolicySource {
@@ -196,17 +197,18 @@ export function createPolicySource(location: string, options: PolicySourceOption
       ? Math.min(DEFAULTS.httpIntervalMs, stalenessInterval ?? Number.POSITIVE_INFINITY)
       : stalenessInterval);
 
+  // A NaN limit would compare false and accept any size: validated like the timings.
+  const maxBytes = nonNegative(options.maxBytes, 'maxBytes', 'bytes') ?? DEFAULTS.maxBytes;
   const reader: Reader =
     kind === 'http'
       ? httpReader(where, {
           timeoutMs: nonNegative(options.timeoutMs, 'timeoutMs') ?? DEFAULTS.timeoutMs,
-          // A NaN limit would compare false and accept any size: validated like the timings.
-          maxBytes: nonNegative(options.maxBytes, 'maxBytes', 'bytes') ?? DEFAULTS.maxBytes,
+          maxBytes,
           headers: options.headers ?? {},
           plainHttpOk: keys.length > 0,
         })
       : kind === 'bundle'
-        ? bundleDirReader(where, debounceMs)
+        ? bundleDirReader(where, debounceMs, maxBytes)
         : yamlReader(where, kind, debounceMs);
 
   // A corrupt state file is a configuration error: fail at start, loudly.

@@ -36,7 +36,9 @@ export type BundleProblemCode =
   /** The bundle is for another policy id than the one expected or in force. */
   | 'policy-id-mismatch'
   /** The served document (HTTP) is not a valid bundle document. */
-  | 'document-invalid';
+  | 'document-invalid'
+  /** A file would take the bundle over `maxBytes`; it was not read. */
+  | 'too-large';
 
 export interface BundleProblem {
   readonly code: BundleProblemCode;

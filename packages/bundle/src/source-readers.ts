@@ -94,12 +94,12 @@ function openContents(contents: BundleContents, trust: TrustSettings, location: 
 }
 
 /** A bundle directory on disk. */
-export function bundleDirReader(dir: string, settleMs: number): Reader {
+export function bundleDirReader(dir: string, settleMs: number, maxBytes: number): Reader {
   return {
     async read(ctx) {
       let stable: { value: BundleContents; key: string };
       try {
-        stable = await readStable(() => readBundleDir(dir), contentsKey, { settleMs, signal: ctx.signal });
+        stable = await readStable(() => readBundleDir(dir, maxBytes), contentsKey, { settleMs, signal: ctx.signal });
       } catch (e) {
         throw readFailure(dir, e);
       }

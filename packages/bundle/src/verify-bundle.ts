@@ -3,7 +3,7 @@
  * as data (for CLIs and CI), `loadBundle` returns the policy or throws.
  */
 import { resolve } from 'node:path';
-import type { Policy } from '@hexgate/core';
+import { InvalidOptionsError, type Policy } from '@hexgate/core';
 import { type KeyInput, trustedKeys } from './keys.ts';
 import type { BundleManifest } from './manifest.ts';
 import { type OpenedBundle, openBundle } from './open-bundle.ts';
@@ -18,6 +18,8 @@ export interface VerifyBundleOptions {
   readonly requireSignature?: boolean;
   /** Clock for expiry checks (tests). */
   readonly now?: () => number;
+  /** Total size of the bundle's files read at most; a larger file is reported `too-large`. Default 8 MiB. */
+  readonly maxBytes?: number;
 }
 
 export interface BundleVerification {
@@ -62,9 +64,13 @@ export async function loadBundle(dir: string, options: VerifyBundleOptions = {})
 async function open(dir: string, options: VerifyBundleOptions): Promise<OpenedBundle> {
   const location = resolve(dir);
   const keys = trustedKeys(options.publicKey);
+  const { maxBytes } = options;
+  // A NaN limit would compare false and read anything.
+  if (maxBytes !== undefined && (typeof maxBytes !== 'number' || Number.isNaN(maxBytes) || maxBytes < 0))
+    throw new InvalidOptionsError('maxBytes must be a non-negative number of bytes');
   let contents: Awaited<ReturnType<typeof readBundleDir>>;
   try {
-    contents = await readBundleDir(location);
+    contents = await readBundleDir(location, maxBytes);
   } catch (e) {
     return {
       ok: false,
