@@ -3,7 +3,14 @@ import { recordingEnforcer } from '@hexgate/core/testing';
 import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  CallToolResultSchema,
+  CancelTaskResultSchema,
+  CreateTaskResultSchema,
+  GetTaskResultSchema,
+  ListTasksResultSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { closeClients, connect, resolveUser, text } from './__fixtures__/connect.ts';
@@ -428,6 +435,57 @@ describe('withHexgate(McpServer)', () => {
     expect(denied.isError).toBe(true);
     expect(text(denied)).toMatch(/^\[policy_denied\] Tool 'read_file'/);
     expect(resolved).toBe(2);
+  });
+
+  it("serves a task tool's task only to the caller who created it, also across servers sharing one task store", async () => {
+    // Stateless deployments: one server per request, one shared store, no MCP session to scope tasks by.
+    const store = new InMemoryTaskStore();
+    const taskServer = () => {
+      const server = new McpServer(
+        { name: 'tasks-server', version: '1.0.0' },
+        { taskStore: store, capabilities: { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } },
+      );
+      server.experimental.tasks.registerToolTask(
+        'read_file',
+        { inputSchema: { path: z.string() }, execution: { taskSupport: 'optional' } },
+        {
+          createTask: async (args, extra) => {
+            const task = await extra.taskStore.createTask({ ttl: 60_000, pollInterval: 1 });
+            await extra.taskStore.storeTaskResult(task.taskId, 'completed', {
+              content: [{ type: 'text', text: `contents of ${args.path}` }],
+            });
+            return { task };
+          },
+          getTask: async (_args, extra) => (await extra.taskStore.getTask(extra.taskId)) as never,
+          getTaskResult: async (_args, extra) => (await extra.taskStore.getTaskResult(extra.taskId)) as never,
+        },
+      );
+      return withHexgate(server, { policy: recordingEnforcer({ policy: POLICY }), resolveUser });
+    };
+    const olga = await connect(taskServer(), { authInfo: operatorToken });
+    const mallory = await connect(taskServer());
+
+    const { task } = await olga.request(
+      {
+        method: 'tools/call',
+        params: { name: 'read_file', arguments: { path: '/home/olga/secret' }, task: { ttl: 60_000 } },
+      },
+      CreateTaskResultSchema,
+    );
+    const taskId = task.taskId;
+    const olgaList = await olga.request({ method: 'tasks/list', params: {} }, ListTasksResultSchema);
+    const olgaResult = await olga.request({ method: 'tasks/result', params: { taskId } }, CallToolResultSchema);
+    const malloryList = await mallory.request({ method: 'tasks/list', params: {} }, ListTasksResultSchema);
+    const malloryAsks = [
+      mallory.request({ method: 'tasks/result', params: { taskId } }, CallToolResultSchema),
+      mallory.request({ method: 'tasks/get', params: { taskId } }, GetTaskResultSchema),
+      mallory.request({ method: 'tasks/cancel', params: { taskId } }, CancelTaskResultSchema),
+    ];
+
+    expect(olgaList.tasks.map((t) => t.taskId)).toEqual([taskId]);
+    expect(text(olgaResult)).toBe('contents of /home/olga/secret');
+    expect(malloryList.tasks).toEqual([]);
+    for (const ask of malloryAsks) await expect(ask).rejects.toThrow(/Task not found/);
   });
 
   it('rejects unusable options with a clear error, and leaves the server free to be gated properly', async () => {

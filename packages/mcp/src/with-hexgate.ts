@@ -29,6 +29,7 @@ import { asCaller } from './caller-scope.ts';
 import { decideCall, runAllowed } from './decide-call.ts';
 import { type GateOptions, gateContext } from './gate-options.ts';
 import { callerResolver, type McpRequestExtra, type ResolveUser, visibleTools } from './resolve-caller.ts';
+import { taskOwners } from './task-owners.ts';
 import { traceMcpCall } from './trace-call.ts';
 import {
   type AnyHandler,
@@ -62,7 +63,7 @@ interface McpServerInternals {
   _registeredTools?: Record<string, RegisteredToolLike>;
   _toolHandlersInitialized?: boolean;
   setToolRequestHandlers?: () => void;
-  server: { _requestHandlers?: Map<string, Handler>; _serverInfo?: { name?: string } };
+  server: { _requestHandlers?: Map<string, Handler>; _serverInfo?: { name?: string }; _taskStore?: object };
 }
 
 const GATED = Symbol.for('@hexgate/mcp.gated');
@@ -141,6 +142,9 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
     return cached ? cached.user : resolve(extra);
   };
 
+  // Tasks of gated task tools are served only to the caller that created them (see task-owners.ts).
+  const tasks = taskOwners(internals.server._taskStore);
+
   // --- the callback slot: decide on the validated arguments, run with the snapshot.
   const names = new WeakMap<object, string>();
   const gateTool = (name: string, tool: RegisteredToolLike) => {
@@ -164,7 +168,7 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
     const invoke = async (
       call: (params: unknown[]) => unknown,
       params: unknown[],
-    ): Promise<{ denied: CallToolResult } | { value: unknown }> => {
+    ): Promise<{ denied: CallToolResult } | { value: unknown; user: User | undefined }> => {
       // Same test the SDK uses to choose between `cb(args, extra)` and `cb(extra)`.
       const hasArgs = Boolean(tool.inputSchema);
       const extra = (hasArgs ? params[1] : params[0]) as McpRequestExtra;
@@ -178,7 +182,7 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
       if ('result' in verdict) return { denied: verdict.result };
       // The callback receives the decided snapshot in place of the validated arguments.
       const decided = hasArgs ? [verdict.run, extra] : [extra];
-      return { value: await runAllowed(verdict, () => asCaller(user, () => call(decided))) };
+      return { value: await runAllowed(verdict, () => asCaller(user, () => call(decided))), user };
     };
 
     if (typeof inner === 'function') {
@@ -193,6 +197,7 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
     taskHandler.createTask = async (...params: unknown[]) => {
       const out = await invoke((decided) => inner.createTask(...decided), params);
       if ('denied' in out) throw new Error(textOf(out.denied));
+      tasks.record(out.value, out.user);
       return out.value;
     };
     return taskHandler;
@@ -244,7 +249,27 @@ function gateMcpServer(mcp: McpServer, options: WithHexgateOptions): void {
       // Gated where it was installed; anything else was written into the map past every gate.
       return foreign.has(inner) ? inner : refuse;
     },
+    'tasks/get': ownedTask,
+    'tasks/result': ownedTask,
+    'tasks/cancel': ownedTask,
+    'tasks/list': (inner) => async (request, extra) => {
+      const user = await resolve(extra);
+      const result = (await inner(request, extra)) as { tasks?: { taskId?: unknown }[] };
+      return { ...result, tasks: (result.tasks ?? []).filter((task) => tasks.owns(task.taskId, user)) };
+    },
   });
+
+  /** A task request: answered only for the caller who created the task, "not found" for anyone else. */
+  function ownedTask(inner: Handler): Handler {
+    return async (request, extra) => {
+      const user = await resolve(extra);
+      const taskId = request.params?.taskId;
+      if (!tasks.owns(taskId, user)) {
+        throw new McpError(ErrorCode.InvalidParams, `Task not found: ${typeof taskId === 'string' ? taskId : ''}`);
+      }
+      return inner(request, extra);
+    };
+  }
 
   function earlyDeny(inner: Handler): Handler {
     return async (request, extra) => {
