@@ -104,4 +104,28 @@ describe('withHexgate over streamable HTTP', () => {
     await olga.close();
     await anonymous.close();
   });
+
+  it('keeps concurrent callers apart: each call is decided and run as its own token', async () => {
+    const olga = await client('tok-olga');
+    const anonymous = await client();
+    const before = enforcer.decisions.length;
+
+    const calls = Array.from({ length: 8 }, (_, i) =>
+      (i % 2 === 0 ? olga : anonymous).callTool({ name: 'restart', arguments: { service: `svc-${i}` } }),
+    );
+    const results = await Promise.all(calls);
+
+    results.forEach((result, i) => {
+      if (i % 2 === 0) expect(text(result)).toBe(`restarted svc-${i} for olga`);
+      else expect(text(result)).toMatch(/^\[policy_denied\] Tool 'restart'/);
+    });
+    const decided = enforcer.decisions
+      .slice(before)
+      .map((d) => [(d.args as { service: string }).service, d.decision.userId]);
+    expect(decided.sort()).toEqual(
+      Array.from({ length: 8 }, (_, i) => [`svc-${i}`, i % 2 === 0 ? 'olga' : undefined]).sort(),
+    );
+    await olga.close();
+    await anonymous.close();
+  });
 });
