@@ -299,6 +299,33 @@ describe('clocks', () => {
   });
 });
 
+describe('YAML sources', () => {
+  it('a policy file or role file replaced by a FIFO fails the refresh instead of hanging it (and close())', async () => {
+    // core's readPolicyFiles stats and then readFile()s: on a FIFO that blocks until a writer
+    // appears, so the refresh chain and close() never finished.
+    if (process.platform === 'win32') return; // no FIFOs
+    const dir = tempDir();
+    const p = writePolicy(dir, refundPolicy(5));
+    const roles = join(dir, 'roles');
+    mkdirSync(roles);
+    writePolicy(roles, refundPolicy(5), 'default.yaml');
+    for (const [location, fifo] of [
+      [p, p],
+      [roles, join(roles, 'billing.yaml')],
+    ] as const) {
+      const source = track(createPolicySource(location, { requireSignature: false, debounceMs: 1 }));
+      await source.ready();
+      rmSync(fifo, { force: true });
+      execFileSync('mkfifo', [fifo]);
+      const hung = Symbol('hung');
+      const r = await Promise.race([source.refresh(), new Promise((res) => setTimeout(() => res(hung), 5000))]);
+      expect(r).toMatchObject({ outcome: 'failed', error: { code: 'read', message: /not a regular file/ } });
+      expect(createEnforcer({ policy: source }).decide(refund(5)).decision.outcome).toBe('allow');
+      await source.close();
+    }
+  });
+});
+
 describe('bundle directory reads', () => {
   it('a file swapped for a FIFO between the directory scan and the read does not hang the refresh', async () => {
     // Entries were checked with lstat and then read with readFile: a FIFO renamed over a regular

@@ -4,6 +4,8 @@
  * without re-parsing) and an `open()` that verifies and builds it. Readers
  * never touch the policy in force; the source decides what to swap.
  */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { buildPolicyFromFiles, type Policy, type PolicyFiles, PolicyLoadError, readPolicyFiles } from '@hexgate/core';
 import type { BundleManifest } from './manifest.ts';
 import { type BundleContents, openBundle, sha256, type TrustSettings } from './open-bundle.ts';
@@ -48,6 +50,23 @@ function readFailure(location: string, e: unknown): PolicySourceError {
   return new PolicySourceError('read', `cannot read ${location}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
 }
 
+/**
+ * Refuses anything but regular files where core's `readPolicyFiles` would
+ * `readFile` (the policy file, or a directory's `*.yaml` entries; symlinks are
+ * followed, as ConfigMap volumes need): reading a FIFO blocks until a writer
+ * appears, which hung the refresh chain and `close()` for good. A FIFO swapped
+ * in between this check and the read can still block; that needs core's reader.
+ */
+async function regularFilesOnly(path: string, kind: 'file' | 'directory'): Promise<void> {
+  const names = kind === 'file' ? [''] : (await readdir(path)).filter((n) => n.endsWith('.yaml') && !n.startsWith('.'));
+  for (const name of names) {
+    const file = name ? join(path, name) : path;
+    const info = await stat(file).catch(() => undefined); // missing: core reports it
+    if (info && !info.isFile() && !(kind === 'file' && info.isDirectory()))
+      throw new PolicySourceError('read', `${file} is not a regular file; refusing to read it`);
+  }
+}
+
 /** A YAML policy file or directory. */
 export function yamlReader(path: string, kind: 'file' | 'directory', settleMs: number): Reader {
   const keyOf = (r: PolicyFiles) => `${r.kind}:${fingerprint(new Map(r.files.map((f) => [f.name, f.bytes] as const)))}`;
@@ -55,7 +74,11 @@ export function yamlReader(path: string, kind: 'file' | 'directory', settleMs: n
     async read(ctx) {
       let stable: { value: PolicyFiles; key: string };
       try {
-        stable = await readStable(() => readPolicyFiles(path), keyOf, { settleMs, signal: ctx.signal });
+        const read = async () => {
+          await regularFilesOnly(path, kind);
+          return readPolicyFiles(path);
+        };
+        stable = await readStable(read, keyOf, { settleMs, signal: ctx.signal });
       } catch (e) {
         throw readFailure(path, e);
       }
