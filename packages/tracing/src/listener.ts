@@ -12,7 +12,7 @@ import type { ApprovalEvent, DecisionEvent } from '@hexgate/core';
 import { startObservation } from '@langfuse/tracing';
 import { isTracingEnabled } from './enabled.ts';
 import { safely } from './safe.ts';
-import { record, withCallerAttributes } from './trace-tool-call.ts';
+import { record, toolLabel, withCallerAttributes } from './trace-tool-call.ts';
 
 export interface TracingListener {
   readonly onDecision: (event: DecisionEvent) => void;
@@ -35,11 +35,14 @@ export function createTracingListener(): TracingListener {
             {
               level: flagged ? 'WARNING' : 'DEFAULT',
               ...(flagged && event.reason ? { statusMessage: event.reason } : {}),
+              // Not the event's argsHash: a hash of the unredacted arguments
+              // lets anyone who sees the trace test guesses of a short secret
+              // among them (a PIN next to the visible amount). The decisionId
+              // ties the event to its decision.
               metadata: {
-                tool: event.decision.tool,
+                tool: toolLabel(event.decision),
                 decisionId: event.decision.id,
                 status: event.status,
-                argsHash: event.argsHash,
                 ...(event.approver ? { approver: event.approver } : {}),
                 ...(event.reason ? { reason: event.reason } : {}),
               },

@@ -2,6 +2,9 @@
  * Tracing must never change what a call does. Everything that only feeds the
  * tracer runs through `safely`, and a failure there becomes one process warning.
  */
+import { redact } from '@hexgate/core';
+import { withoutSecrets } from './secret-values.ts';
+
 const warned = new Set<string>();
 
 export function warnOnce(key: string, message: string): void {
@@ -18,10 +21,21 @@ export function safely(what: string, fn: () => void): void {
   }
 }
 
-/** A short, single-line description of a thrown value for a status message. */
-export function errorMessage(error: unknown): string {
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+/**
+ * A short description of a thrown value for a status message, with `secrets`
+ * (the values of the call's secret arguments) cut out first: an error message
+ * often quotes the input it failed on. Cut before shortening, so a secret at
+ * the cut is not left half visible.
+ */
+export function errorMessage(error: unknown, secrets?: Iterable<string>): string {
+  let message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (secrets) message = withoutSecrets(message, secrets);
   return message.length > 500 ? `${message.slice(0, 500)}…` : message;
+}
+
+/** `text` cut to `max` characters, noting its full length (core's truncation, as for arguments). */
+export function clipText(text: string, max: number): string {
+  return text.length <= max ? text : (redact(text, { maxStringLength: max }) as string);
 }
 
 export function once<A>(fn: (a: A) => void): (a: A) => void {

@@ -11,12 +11,14 @@
  * trace; only when nothing is active does it open a new trace (and name it).
  */
 
-import { redact, tryGetUser, type User } from '@hexgate/core';
+import { tryGetUser, type User } from '@hexgate/core';
 import { type LangfuseAgent, propagateAttributes, startActiveObservation } from '@langfuse/tracing';
 import { type Context, context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { checkContextManager, isTracingEnabled } from './enabled.ts';
-import { newRunState, type RunState, withRunState } from './run-state.ts';
+import { recordable } from './recorded-args.ts';
+import { newRunState, type RunState, rememberArgs, withRunState } from './run-state.ts';
 import { errorMessage, once, safely, warnOnce } from './safe.ts';
+import { secretValues } from './secret-values.ts';
 import { afterResult, isAsyncIterable, isPromiseLike, observeIteration, type Settled } from './settle.ts';
 
 export interface RunInfo {
@@ -110,6 +112,9 @@ function startRun<R>(info: RunInfo, fn: () => R, settle: Settle<R>): R {
         (run) => {
           entered = true;
           const state = newRunState();
+          // Their secrets are cut out of the run's error message too.
+          rememberArgs(state, info.input);
+          rememberArgs(state, user?.attributes);
           safely('recording the run', () => run.update(startAttributes(info, user)));
           const end = once((settled: Settled) => safely('ending the run', () => endRun(run, state, settled)));
           const ctx = withRunState(context.active(), state);
@@ -152,7 +157,7 @@ function traceAttributes(info: RunInfo, user: User | undefined, name: string) {
 
 function startAttributes(info: RunInfo, user: User | undefined) {
   return {
-    ...(info.input !== undefined ? { input: redact(info.input) } : {}),
+    ...(info.input !== undefined ? { input: recordable(info.input) } : {}),
     metadata: {
       framework: info.framework,
       ...(info.agentName ? { agentName: info.agentName } : {}),
@@ -161,10 +166,10 @@ function startAttributes(info: RunInfo, user: User | undefined) {
             id: user.id,
             roles: [...(user.roles ?? [])],
             ...(user.sessionId ? { sessionId: user.sessionId } : {}),
-            ...(user.attributes ? { attributes: redact(user.attributes) } : {}),
+            ...(user.attributes ? { attributes: recordable(user.attributes) } : {}),
           }
         : null,
-      ...(info.metadata ? (redact(info.metadata) as Record<string, unknown>) : {}),
+      ...(info.metadata ? (recordable(info.metadata) as Record<string, unknown>) : {}),
     },
   };
 }
@@ -177,9 +182,17 @@ function endRun(run: LangfuseAgent, state: RunState, settled: Settled): void {
       toolErrors: state.toolErrors,
       runStatus: settled.status,
     },
-    ...(settled.status === 'error' ? { level: 'ERROR' as const, statusMessage: errorMessage(settled.error) } : {}),
+    ...(settled.status === 'error'
+      ? { level: 'ERROR' as const, statusMessage: errorMessage(settled.error, runSecrets(state)) }
+      : {}),
   });
   run.end();
+}
+
+function runSecrets(state: RunState): Set<string> {
+  const secrets = new Set<string>();
+  for (const args of state.args) for (const secret of secretValues(args)) secrets.add(secret);
+  return secrets;
 }
 
 function hasActiveSpan(): boolean {

@@ -25,8 +25,9 @@ import {
 import { context, type Span } from '@opentelemetry/api';
 import { isTracingEnabled } from './enabled.ts';
 import { recordedArgs } from './recorded-args.ts';
-import { activeRun } from './run-state.ts';
-import { errorMessage, once, safely, warnOnce } from './safe.ts';
+import { activeRun, rememberArgs } from './run-state.ts';
+import { clipText, errorMessage, once, safely, warnOnce } from './safe.ts';
+import { secretValues } from './secret-values.ts';
 import { afterResult, isAsyncIterable, isPromiseLike, observeIteration, type Settled } from './settle.ts';
 
 /** What happened with a human approval, when the decision required one. */
@@ -86,20 +87,22 @@ export function traceToolCall<R>(
   }
   let entered = false;
   try {
+    const label = toolLabel(decision);
     return withCallerAttributes(decision, undefined, () =>
       startActiveObservation(
-        `policy:${decision.tool}`,
+        `policy:${label}`,
         (guardrail) => {
           const run = activeRun();
           let recorded: unknown;
           safely('recording a decision', () => {
+            rememberArgs(run, args);
             recorded = recordedArgs(args);
             guardrail.update(decisionAttributes(decision, recorded, options.approval));
             if (!run) attributeCaller(guardrail.otelSpan, decision, undefined);
             if (run) run.decisions[decision.outcome]++;
           });
           return startActiveObservation(
-            `tool:${decision.tool}`,
+            `tool:${label}`,
             (tool) => {
               entered = true;
               safely('recording a tool', () => {
@@ -113,7 +116,9 @@ export function traceToolCall<R>(
                     (settled.status === 'ok' && options.isError !== undefined && isHostError(settled.value, options));
                   const status: ToolStatus = failed ? 'error' : settled.status;
                   const message =
-                    settled.status === 'error' ? errorMessage(settled.error) : 'the tool reported an error';
+                    settled.status === 'error'
+                      ? errorMessage(settled.error, secretValues(args))
+                      : 'the tool reported an error';
                   tool.update({
                     output: { status },
                     ...(failed ? { level: 'ERROR' as const, statusMessage: message } : {}),
@@ -175,8 +180,9 @@ export function record(
     withCallerAttributes(decision, user, () => {
       const attributes = decisionAttributes(decision, recordedArgs(args), options.approval);
       const status = statusWithoutExecution(decision, options);
-      const guardrail = startObservation(`policy:${decision.tool}`, attributes, { asType: 'guardrail' });
+      const guardrail = startObservation(`policy:${toolLabel(decision)}`, attributes, { asType: 'guardrail' });
       const run = activeRun();
+      rememberArgs(run, args);
       if (!run) attributeCaller(guardrail.otelSpan, decision, user);
       guardrail.update({
         metadata: { ...(options.toolRan === undefined ? {} : { toolRan: options.toolRan }), toolStatus: status },
@@ -209,30 +215,43 @@ function statusWithoutExecution(
 }
 
 /** `recorded`: the arguments as `recordedArgs` made them fit for a trace. */
+/**
+ * The tool name for span names and fields. Core records whatever name the
+ * model asked for, of any length: a megabyte-long name would otherwise be
+ * exported several times per call (name, input, metadata, reason) and can
+ * get the exporter's whole batch refused.
+ */
+export function toolLabel(decision: Decision): string {
+  return clipText(decision.tool, 200);
+}
+
 function decisionAttributes(decision: Decision, recorded: unknown, approval: ApprovalInfo | undefined) {
   const flagged = decision.outcome !== 'allow' && approval?.status !== 'approved';
+  const tool = toolLabel(decision);
+  // The reason quotes the tool name.
+  const reason = clipText(decision.reason, 1_024);
   const statusMessage = !flagged
     ? undefined
     : decision.mode === 'shadow' && decision.effective === 'allow'
-      ? `shadow mode: the policy would ${decision.outcome === 'deny' ? 'deny' : 'require approval'}: ${decision.reason}`
-      : decision.reason;
+      ? `shadow mode: the policy would ${decision.outcome === 'deny' ? 'deny' : 'require approval'}: ${reason}`
+      : reason;
   return {
-    input: { tool: decision.tool, args: recorded },
+    input: { tool, args: recorded },
     output: {
       outcome: decision.outcome,
       effective: decision.effective,
-      reason: decision.reason,
+      reason,
       violations: [...decision.violations],
     },
     level: flagged ? ('WARNING' as const) : ('DEFAULT' as const),
     ...(statusMessage ? { statusMessage } : {}),
     metadata: {
       decisionId: decision.id,
-      tool: decision.tool,
+      tool,
       outcome: decision.outcome,
       effective: decision.effective,
       mode: decision.mode,
-      reason: decision.reason,
+      reason,
       violations: [...decision.violations],
       decidingRole: decision.decidingRole ?? null,
       roles: [...decision.roles],

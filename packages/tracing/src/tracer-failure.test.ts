@@ -5,9 +5,11 @@
  */
 import { PolicyDeniedError, runWithUser } from '@hexgate/core';
 import { setLangfuseTracerProvider } from '@langfuse/tracing';
-import type { Tracer, TracerProvider } from '@opentelemetry/api';
-import { afterEach, expect, it, vi } from 'vitest';
-import { makeEnforcer, simulatedRun, standardCalls } from './__fixtures__/simulated-agent.ts';
+import { context, propagation, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
+import { SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { executions, makeEnforcer, simulatedRun, standardCalls } from './__fixtures__/simulated-agent.ts';
 import { isTracingEnabled, recordDecision, traceRun, traceToolCall } from './index.ts';
 
 const broken: TracerProvider = {
@@ -57,3 +59,51 @@ it('a tracer that throws changes nothing: same results, denials still blocked, o
   expect(warnings).toHaveLength(3);
   for (const m of warnings) expect(m).toContain('exporter exploded');
 });
+
+describe('a registered provider whose span processor or exporter throws', () => {
+  const failing = {
+    onStart: { onStart: () => boom('onStart'), onEnd: () => {} },
+    onEnd: { onStart: () => {}, onEnd: () => boom('onEnd') },
+    exporter: undefined,
+  } as const;
+  function boom(where: string): never {
+    throw new Error(`processor ${where} exploded`);
+  }
+
+  it.each(Object.keys(failing))(
+    '%s: every run gives the same outputs and decisions as without tracing',
+    async (which) => {
+      const untraced = await observe();
+      const processor: SpanProcessor =
+        which === 'exporter'
+          ? new SimpleSpanProcessor({
+              export: () => boom('export'),
+              shutdown: async () => {},
+            })
+          : { ...failing[which as 'onStart' | 'onEnd'], forceFlush: async () => {}, shutdown: async () => {} };
+      const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+      provider.register();
+      vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      try {
+        expect(isTracingEnabled()).toBe(true);
+        expect(await observe()).toEqual(untraced);
+      } finally {
+        trace.disable();
+        context.disable();
+        propagation.disable();
+      }
+    },
+  );
+});
+
+/** Outputs, decisions and executions of the standard runs for two users (decision ids and times left out). */
+async function observe() {
+  executions.length = 0;
+  const enforcer = makeEnforcer();
+  const outputs = [
+    await simulatedRun(enforcer, { id: 'alice', roles: ['support'] }, standardCalls),
+    await simulatedRun(enforcer, { id: 'bob' }, standardCalls),
+  ];
+  const decisions = enforcer.decisions.map(({ decision: d }) => [d.tool, d.userId, d.outcome, d.effective, d.reason]);
+  return { outputs, decisions, executions: [...executions] };
+}
