@@ -13,6 +13,7 @@ import { createEnforcer, HexgateError } from '@hexgate/core';
 import { describe, expect, it, vi } from 'vitest';
 import {
   isError,
+  isLoaded,
   keys,
   nextEvent,
   onCleanup,
@@ -23,7 +24,14 @@ import {
   waitFor,
   writePolicy,
 } from './__fixtures__/helpers.ts';
-import { buildBundle, createPolicySource, readServedBundle, respondWithBundle, verifyBundle } from './index.ts';
+import {
+  buildBundle,
+  createPolicySource,
+  readServedBundle,
+  respondWithBundle,
+  verifyBundle,
+  watchPolicy,
+} from './index.ts';
 
 const thrown = (fn: () => unknown): unknown => {
   try {
@@ -388,5 +396,29 @@ describe('bundle directory reads', () => {
     const roomy = await verifyBundle(out, { publicKey: k.publicKeyPath, maxBytes: 128 * 1024 * 1024 });
     expect(roomy.problems.map((p) => p.code)).toEqual(['file-unlisted']);
     await expect(verifyBundle(out, { publicKey: k.publicKeyPath, maxBytes: Number.NaN })).rejects.toThrow(/maxBytes/);
+  });
+});
+
+describe('hot reload', () => {
+  it('a steady stream of unrelated file events next to the bundle does not hold off a new revision', async () => {
+    // Every event restarted the debounce, and the parent directory is watched: a log file written
+    // there more often than debounceMs meant new revisions (a revocation) were never loaded.
+    const dir = tempDir();
+    const k = await keys(dir);
+    const policyFile = writePolicy(dir, refundPolicy(100));
+    const out = join(dir, 'bundle');
+    await buildBundle(policyFile, { outDir: out, signKey: k.privateKeyPath });
+    const source = track(watchPolicy(out, { publicKey: k.publicKeyPath, debounceMs: 100 }));
+    await source.ready();
+    const log = join(dir, 'agent.log');
+    let n = 0;
+    const noise = setInterval(() => writeFileSync(log, `line ${n++}\n`, { flag: 'a' }), 20);
+    onCleanup(() => clearInterval(noise));
+    const loaded = nextEvent(source, isLoaded, 'revision 2 despite the noise', 8000);
+    writePolicy(dir, refundPolicy(undefined));
+    await buildBundle(policyFile, { outDir: out, signKey: k.privateKeyPath });
+    expect(await loaded).toMatchObject({ revision: 2 });
+    clearInterval(noise);
+    expect(createEnforcer({ policy: source }).decide(refund(5)).decision.outcome).toBe('deny');
   });
 });

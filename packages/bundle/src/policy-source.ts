@@ -401,10 +401,24 @@ export function createPolicySource(location: string, options: PolicySourceOption
     pollTimer.unref();
   };
 
+  /**
+   * Debounced, but a burst is cut at 10 x debounceMs: every event used to restart the wait, and
+   * the parent directory is watched, so a log file written there more often than debounceMs held
+   * off every new revision (a revocation never took effect).
+   */
+  let burstStart: number | undefined;
   const onFsEvent = () => {
     if (closed) return;
+    const t = performance.now();
+    burstStart ??= t;
     clearTimeout(debounceTimer);
-    debounceTimer = setTimeout(() => void enqueue(), debounceMs);
+    debounceTimer = setTimeout(
+      () => {
+        burstStart = undefined;
+        void enqueue();
+      },
+      Math.max(0, Math.min(debounceMs, burstStart + 10 * debounceMs - t)),
+    );
     debounceTimer.unref();
   };
 
