@@ -55,6 +55,12 @@ export interface VerifyReport {
   readonly problem?: VerifyProblem;
 }
 
+/** A problem with how a record is stored, found by the store (see ChainVerifier.push). */
+export interface StoredProblem {
+  readonly kind: ProblemKind;
+  readonly message: string;
+}
+
 export class ChainVerifier {
   private expectSeq: number;
   private prevHash: string;
@@ -77,12 +83,13 @@ export class ChainVerifier {
 
   /**
    * Checks the next record; returns false once the chain has failed (later
-   * records are not checked). `storedForm`: why the stored text of the record
-   * is not exactly what the writer stored, if it is not. Such an edit (a
-   * duplicate key, an extra field, reformatted JSON) keeps the parsed values
-   * and so the hash, yet another reader of the store may see other data.
+   * records are not checked). `stored`: what is wrong with how the record is
+   * stored, if something is, though its values may still hash right: its
+   * text is not exactly what the writer wrote (a duplicate key, an extra
+   * field, reformatted JSON: another reader of the store may see other
+   * data), or its row is out of place among the chain's rows.
    */
-  push(record: AuditRecord, line?: number, storedForm?: string): boolean {
+  push(record: AuditRecord, line?: number, stored?: StoredProblem): boolean {
     if (this.problem) return false;
     const at = line === undefined ? {} : { line };
     const seq = record.seq;
@@ -107,9 +114,7 @@ export class ChainVerifier {
         ...at,
       });
     }
-    if (storedForm !== undefined) {
-      return this.fail({ seq, kind: 'tampered', message: `record ${seq} was edited: ${storedForm}`, ...at });
-    }
+    if (stored !== undefined) return this.fail({ seq, ...stored, ...at });
     let computed: string;
     try {
       computed = hashRecord(record);

@@ -466,6 +466,19 @@ export function describeStore(name: string, open: () => Promise<TestStore>): voi
       }
     });
 
+    it('detects two rows swapped in the table (queries list rows in table order)', async () => {
+      const t = await fresh();
+      await write(t.store, chronological());
+      // Every column but the row id swapped between seq 2 and 3: each record is intact, their order is not.
+      // (A fresh table numbers its rows 1..5 like the records: the order check below fails otherwise.)
+      await t.exec('UPDATE hexgate_audit SET id = -id WHERE seq IN (2, 3)');
+      await t.exec('UPDATE hexgate_audit SET id = 3 WHERE seq = 2');
+      await t.exec('UPDATE hexgate_audit SET id = 2 WHERE seq = 3');
+      const order = (await t.store.list({ order: 'asc' })).records.map((r) => r.seq);
+      expect(order).toEqual([1, 3, 2, 4, 5]);
+      expect((await t.store.verify()).problem).toMatchObject({ seq: 3, kind: 'out-of-order' });
+    });
+
     it('does not accept records cut off at the end when the chain head row was deleted too', async () => {
       const t = await fresh();
       await write(t.store, chronological());

@@ -264,11 +264,14 @@ export async function verifyJsonl(path: string, options: { readonly chain?: stri
         continue;
       }
       if (options.chain === undefined || record.chain === options.chain) {
-        const form =
+        const stored =
           text === recordLine(record)
             ? undefined
-            : `line ${line} is not the text the writer wrote (fields added, removed, duplicated, reordered or reformatted)`;
-        get(record.chain).push(record, line, form);
+            : {
+                kind: 'tampered' as const,
+                message: `record ${String(record.seq)} was edited: line ${line} is not the text the writer wrote (fields added, removed, duplicated, reordered or reformatted)`,
+              };
+        get(record.chain).push(record, line, stored);
       }
     }
   } catch (e) {

@@ -261,9 +261,13 @@ export class SqlAuditStore implements AuditStore {
     for (const info of chains) {
       const verifier = new ChainVerifier(info.chain, { seq: info.anchorSeq, hash: info.anchorHash });
       let after = -1;
+      // Queries list rows by id ("in the order written"): within a chain the
+      // writer assigns ids in seq order, so an id out of that order means
+      // rows were swapped or re-inserted, though each still hashes right.
+      let lastId = Number.NEGATIVE_INFINITY;
       for (;;) {
         const rows = await this.db.all(
-          `SELECT ${COLUMN_LIST} FROM ${TABLE} WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?`,
+          `SELECT id, ${COLUMN_LIST} FROM ${TABLE} WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?`,
           [info.chain, after, VERIFY_PAGE],
         );
         for (const row of rows) {
@@ -274,7 +278,19 @@ export class SqlAuditStore implements AuditStore {
             verifier.malformed(Number(row.seq), `row cannot be read: ${(e as Error).message}`);
             break;
           }
-          if (!verifier.push(record, undefined, storedFormProblem(row))) break;
+          const id = Number(row.id);
+          const form = storedFormProblem(row);
+          const stored =
+            form !== undefined
+              ? { kind: 'tampered' as const, message: `record ${record.seq} was edited: ${form}` }
+              : id <= lastId
+                ? {
+                    kind: 'out-of-order' as const,
+                    message: `record ${record.seq} is stored before the record it follows (row id ${id} ≤ ${lastId}): rows were swapped or re-inserted`,
+                  }
+                : undefined;
+          lastId = id;
+          if (!verifier.push(record, undefined, stored)) break;
         }
         if (verifier.failed || rows.length < VERIFY_PAGE) break;
         after = Number(rows[rows.length - 1]?.seq);
