@@ -28,7 +28,14 @@ export function safely(what: string, fn: () => void): void {
  * the cut is not left half visible.
  */
 export function errorMessage(error: unknown, secrets?: Iterable<string>): string {
-  let message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  let message: string;
+  try {
+    message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    // Object.create(null), a throwing toString or message getter: describing
+    // it must not stop the observation from being ended.
+    message = '[an error that cannot be described]';
+  }
   if (secrets) message = withoutSecrets(message, secrets);
   return message.length > 500 ? `${message.slice(0, 500)}…` : message;
 }

@@ -106,7 +106,7 @@ describe('secrets in the arguments', () => {
   });
 });
 
-describe('sizes', () => {
+describe('odd values', () => {
   it('a tool name of a megabyte is clipped in span names and fields', async () => {
     const enforcer = makeEnforcer();
     const tool = `t${'o'.repeat(1_000_000)}l`;
@@ -119,5 +119,18 @@ describe('sizes', () => {
     expect(span?.name.startsWith('policy:tooo')).toBe(true);
     expect(lf.receiver.allBodies().length).toBeLessThan(50_000);
     expect(span?.observation.metadata.reason).toMatch(/truncated, \d+ chars/);
+  });
+
+  it('a tool that throws something unprintable still ends its observations, as ERROR', async () => {
+    const enforcer = makeEnforcer();
+    const { decision, args } = runWithUser(bob, () => enforcer.decide({ tool: 'get_weather', args: { city: 'X' } }));
+    const thrown = Object.create(null); // String(thrown) throws
+    await expect(traceToolCall(decision, args, async () => Promise.reject(thrown))).rejects.toBe(thrown);
+    await lf.flush();
+    expect(spanNamed('tool:get_weather').observation).toMatchObject({
+      level: 'ERROR',
+      statusMessage: '[an error that cannot be described]',
+    });
+    expect(spanNamed('policy:get_weather').observation.metadata).toMatchObject({ toolStatus: 'error' });
   });
 });
