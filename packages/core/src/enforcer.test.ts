@@ -139,7 +139,7 @@ describe('decisions', () => {
     expect(d).toMatchObject({ outcome: 'deny', reason: 'invalid user: user.roles must be a list of role names' });
     expect(enforcer.explain({ tool: 'search', args: {}, user: { roles: ['billing'] } as never })).toMatchObject({
       outcome: 'deny',
-      reason: 'invalid user: user.id must be a string',
+      reason: 'invalid user: user.id must be a non-empty string',
     });
   });
 

@@ -122,7 +122,7 @@ const argsText = fc
 
 const userArb: fc.Arbitrary<User | undefined> = fc.oneof(
   fc.constant(undefined),
-  fc.record({ id: fc.constantFrom('alice', '', 'a'), roles: fc.constant([]) }),
+  fc.record({ id: fc.constantFrom('alice', 'a', ' '), roles: fc.constant([]) }),
   fc.record({ id: fc.constantFrom('alice', 'USD'), attributes: fc.record({ region: scalar }) }),
 );
 

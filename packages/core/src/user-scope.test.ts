@@ -52,6 +52,7 @@ describe('user scope', () => {
       'alice',
       null,
       { userId: 'a' },
+      { id: '' },
       { id: 'a', roles: 'admin' },
       { id: 'a', attributes: [] },
       { id: 'a', attributes: '{"org":"acme"}' },

@@ -64,7 +64,8 @@ export function copyUser(user: unknown): UserCopy {
   } catch {
     return { problem: 'the user object could not be read' };
   }
-  if (typeof id !== 'string') return { problem: 'user.id must be a string' };
+  // An empty id would count as identified (it passes `requireUser`) while naming nobody.
+  if (typeof id !== 'string' || id === '') return { problem: 'user.id must be a non-empty string' };
   let roleList: readonly string[] | undefined;
   if (roles !== undefined) {
     if (!Array.isArray(roles)) return { problem: 'user.roles must be a list of role names' };
