@@ -255,6 +255,17 @@ describe('HTTP responses', () => {
     expect(source.status().lastError?.message).toMatch(/304.*If-None-Match/);
   });
 
+  it('a body that trickles in forever is cut by timeoutMs (held: the timeout covers the body too)', async () => {
+    const { k } = await signedRevisions(1);
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"format":');
+    });
+    const source = track(createPolicySource(`${url}/p`, { publicKey: k.publicKeyPath, timeoutMs: 200 }));
+    await expect(source.ready()).rejects.toMatchObject({ code: 'network' });
+    expect('error' in source.currentPolicy()).toBe(true);
+  });
+
   it('gives up after a few redirects', async () => {
     const { k } = await signedRevisions(1);
     const origin = await serve((req, res) => res.writeHead(302, { location: `${req.url}x` }).end());
