@@ -485,6 +485,27 @@ describe('misbehaving listeners, recorders, options and calls never make decide 
     warn.mockRestore();
   });
 
+  it('an async listener or recorder that rejects becomes a warning, not an unhandled rejection', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const fail = async () => {
+      throw new Error('sink down');
+    };
+    const e = createEnforcer({
+      policy: allowAll,
+      onDecision: fail,
+      onApproval: fail,
+      recorder: { recordDecision: fail as never, recordApproval: fail },
+    });
+    const { decision, args } = e.decide({ tool: 't', args: {} });
+    // A recorder must answer synchronously: a promise is not an acceptance.
+    expect(decision).toMatchObject({ effective: 'deny', reason: 'audit unavailable: the recorder refused the record' });
+    e.reportApproval({ status: 'approved', decision, args });
+    await new Promise((r) => setTimeout(r, 0));
+    const warnings = warn.mock.calls.map((c) => String(c[0]));
+    expect(warnings.filter((w) => w.includes('failed asynchronously: sink down'))).toHaveLength(4);
+    warn.mockRestore();
+  });
+
   it.each([true, false, null, 0, {}, ''])(
     'a recorder refusing with %j denies with a reason the model-facing text can render',
     (value) => {

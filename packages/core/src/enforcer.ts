@@ -226,6 +226,18 @@ function checkLimits(given: Partial<ArgsLimits> | undefined): ArgsLimits {
 
 const MAX_DEPTH_LIMIT = 1000;
 
+/**
+ * Listeners and recorders are called synchronously, but an `async` one
+ * returns a promise: its rejection becomes a warning instead of an unhandled
+ * rejection that would crash the host process.
+ */
+function warnOnRejection(result: unknown, what: string): void {
+  if (typeof (result as PromiseLike<unknown> | null)?.then !== 'function') return;
+  Promise.resolve(result).then(undefined, (e: unknown) =>
+    process.emitWarning(`hexgate: ${what} failed asynchronously: ${describeError(e)}`),
+  );
+}
+
 export function createEnforcer(options: EnforcerOptions): Enforcer {
   if (!options?.policy)
     throw new InvalidOptionsError('createEnforcer: `policy` is required (a loaded Policy or a PolicyProvider)');
@@ -262,7 +274,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const notify = <E>(listener: ((e: E) => void) | undefined, event: E) => {
     if (!listener) return;
     try {
-      listener(event);
+      warnOnRejection(listener(event), 'a decision listener');
     } catch (e) {
       // A listener must never change or break a decision.
       process.emitWarning(`hexgate: a decision listener threw: ${describeError(e)}`);
@@ -372,6 +384,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       let answer: unknown;
       try {
         answer = recorder.recordDecision({ decision, args, user });
+        warnOnRejection(answer, 'the recorder');
         // Anything but undefined is a refusal; a reason must be text the model-facing forms can render.
         if (answer !== undefined)
           refusal =
@@ -460,7 +473,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       }
       const event: ApprovalEvent = Object.freeze({ ...rest, argsHash, timestamp: isoNow() });
       try {
-        recorder?.recordApproval?.(event);
+        warnOnRejection(recorder?.recordApproval?.(event), 'the recorder');
       } catch (e) {
         process.emitWarning(`hexgate: recording an approval failed: ${describeError(e)}`);
       }

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import {
   type Policy,
   PolicyLoadError,
   parsePolicy,
+  readPolicyFiles,
 } from '../index.ts';
 
 const fixtures = join(import.meta.dirname, '..', '__fixtures__');
@@ -413,5 +415,25 @@ describe('deep YAML', () => {
       line: 2,
       message: expect.stringContaining('nested more than'),
     });
+  });
+});
+
+describe('policy files that are not ordinary files', () => {
+  it('a FIFO in place of a policy file (or role file) is a load error, never a hang', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hexgate-fifo-'));
+    const fifo = join(dir, 'policy.yaml');
+    execFileSync('mkfifo', [fifo]);
+    await expect(loadPolicy(fifo)).rejects.toThrow(/not a regular file/);
+    expect(() => loadPolicySync(fifo)).toThrow(/not a regular file/);
+    await expect(readPolicyFiles(dir)).rejects.toThrow(/not a regular file/);
+  });
+
+  it('a file larger than any policy is refused without being read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hexgate-huge-'));
+    const huge = join(dir, 'policy.yaml');
+    writeFileSync(huge, '');
+    truncateSync(huge, 64 * 1024 * 1024); // sparse: no disk or memory spent
+    await expect(loadPolicy(huge)).rejects.toThrow(/larger than 16777216 bytes/);
+    expect(() => loadPolicySync(huge)).toThrow(/larger than 16777216 bytes/);
   });
 });

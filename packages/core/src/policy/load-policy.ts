@@ -4,8 +4,8 @@
  * the stem is the role name). Every problem is collected and reported with
  * file, line, column and a hint; any problem fails the whole load.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { z } from 'zod';
 import { type PolicyIssue, PolicyLoadError } from '../errors.ts';
@@ -19,6 +19,7 @@ import {
   ROLE_KEYS,
   rolePolicySchema,
 } from './policy-schema.ts';
+import { readPolicyFile, readPolicyFileSync } from './read-policy-file.ts';
 import { didYouMean } from './suggest.ts';
 import { readYaml, type YamlFile } from './yaml-file.ts';
 
@@ -47,21 +48,22 @@ export interface PolicyFiles {
 export async function readPolicyFiles(path: string): Promise<PolicyFiles> {
   const info = await statOrIssue(path, () => stat(path));
   if (!info.isDirectory())
-    return { kind: 'file', files: [{ name: basename(path), path, bytes: await readFile(path) }] };
+    return { kind: 'file', files: [{ name: basename(path), path, bytes: await readOrIssue(path) }] };
   const names = policyFileNames(path, (await readdir(path)).sort());
   const files = await Promise.all(
-    names.map(async (name) => ({ name, path: join(path, name), bytes: await readFile(join(path, name)) })),
+    names.map(async (name) => ({ name, path: join(path, name), bytes: await readOrIssue(join(path, name)) })),
   );
   return { kind: 'directory', files };
 }
 
 function readPolicyFilesSync(path: string): PolicyFiles {
   const info = statOrIssueSync(path);
-  if (!info.isDirectory()) return { kind: 'file', files: [{ name: basename(path), path, bytes: readFileSync(path) }] };
+  if (!info.isDirectory())
+    return { kind: 'file', files: [{ name: basename(path), path, bytes: readOrIssueSync(path) }] };
   const names = policyFileNames(path, readdirSync(path).sort());
   return {
     kind: 'directory',
-    files: names.map((name) => ({ name, path: join(path, name), bytes: readFileSync(join(path, name)) })),
+    files: names.map((name) => ({ name, path: join(path, name), bytes: readOrIssueSync(join(path, name)) })),
   };
 }
 
@@ -265,6 +267,22 @@ function statOrIssueSync(path: string) {
     return statSync(path);
   } catch (e) {
     throw missing(path, e);
+  }
+}
+
+async function readOrIssue(path: string): Promise<Buffer> {
+  try {
+    return await readPolicyFile(path);
+  } catch (e) {
+    throw e instanceof PolicyLoadError ? e : missing(path, e);
+  }
+}
+
+function readOrIssueSync(path: string): Buffer {
+  try {
+    return readPolicyFileSync(path);
+  } catch (e) {
+    throw e instanceof PolicyLoadError ? e : missing(path, e);
   }
 }
 
