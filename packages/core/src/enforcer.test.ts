@@ -538,6 +538,27 @@ describe('misbehaving listeners, recorders, options and calls never make decide 
     expect(e.decide({ tool: 't', args: deep }).decision.effective).toBe('deny');
   });
 
+  it('a deny reason for unparsable JSON never quotes the arguments (it reaches the model, the audit trail and traces)', () => {
+    const e = createEnforcer({ policy: allowAll });
+    const { decision } = e.decide({ tool: 't', args: '{"user":"bob","password": hunter2}' });
+    expect(decision).toMatchObject({
+      effective: 'deny',
+      reason: 'invalid arguments: not valid JSON (Unexpected token)',
+    });
+    expect(e.decide({ tool: 't', args: '{"a":1' }).decision.reason).toBe(
+      "invalid arguments: not valid JSON (Expected ',' or '}' after property value at position 6)",
+    );
+  });
+
+  it('a tool name longer than any framework allows is denied and recorded cut', () => {
+    const e = createEnforcer({ policy: testPolicy('default_policy: { mode: allow }\n') });
+    const long = `t${'x'.repeat(5000)}`;
+    const { decision } = e.decide({ tool: long, args: {} });
+    expect(decision).toMatchObject({ effective: 'deny', reason: 'tool name longer than 256 characters' });
+    expect(decision.tool.length).toBeLessThan(300);
+    expect(e.decide({ tool: 'x'.repeat(256), args: {} }).decision.effective).toBe('allow');
+  });
+
   it('a call that cannot be read, or a tool name that cannot be printed, is a deny', () => {
     const e = createEnforcer({ policy: allowAll });
     const unprintable = e.decide({ tool: Object.create(null), args: {} }).decision;

@@ -13,6 +13,7 @@ import { type Decision, decisionText, type EnforcementMode, type Outcome } from 
 import { describeError, InvalidOptionsError, PolicyDeniedError } from './errors.ts';
 import { type Explanation, explainCall } from './explain.ts';
 import { isPolicy, type Policy } from './policy/policy.ts';
+import { truncateString } from './redact.ts';
 import { copyUser, tryGetUser, type User } from './user-scope.ts';
 
 /** One tool call to decide. */
@@ -193,9 +194,16 @@ function readCall(call: ToolCall): ReadCall {
     : { tool, args, agentName: name, user: undefined, problem: `invalid user: ${copy.problem}` };
 }
 
+/**
+ * Tool names come from the model. No framework allows names anywhere near
+ * this long, and an unbounded one would be copied into every record, trace
+ * and reason: longer names are denied and recorded cut.
+ */
+const MAX_TOOL_NAME_LENGTH = 256;
+
 /** A tool name for the Decision record, whatever the caller passed. */
 function toolLabel(tool: unknown): string {
-  if (typeof tool === 'string') return tool;
+  if (typeof tool === 'string') return truncateString(tool, MAX_TOOL_NAME_LENGTH);
   try {
     return String(tool);
   } catch {
@@ -300,6 +308,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       } else if (typeof tool !== 'string' || tool.length === 0) {
         digest = state.policy.digest;
         reason = 'invalid tool name';
+      } else if (tool.length > MAX_TOOL_NAME_LENGTH) {
+        digest = state.policy.digest;
+        reason = `tool name longer than ${MAX_TOOL_NAME_LENGTH} characters`;
       } else if (requireUser && !user) {
         digest = state.policy.digest;
         reason = 'no user in scope and the enforcer requires one';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REDACT_OPTIONS, isSecretKey, redact } from './index.ts';
+import { DEFAULT_REDACT_OPTIONS, InvalidOptionsError, isSecretKey, redact } from './index.ts';
 
 describe('redact: secrets by key', () => {
   it.each([
@@ -25,29 +25,52 @@ describe('redact: secrets by key', () => {
     'proxy-authorization',
     'private_key',
     'cookie',
+    'pin',
+    'cardPin',
+    'otp',
+    'sms_otp',
+    'cvv',
+    'passcode',
+    'auth',
+    'oauth',
+    'bearer_token',
+    'jwt',
+    'privkey',
+    'aws_access_key',
+    'dsn',
+    'connectionString',
   ])('treats %s as a secret', (key) => {
     expect(isSecretKey(key)).toBe(true);
     expect(redact({ [key]: 'hunter2', other: 'kept' })).toEqual({ [key]: '[REDACTED]', other: 'kept' });
   });
 
-  it.each(['max_tokens', 'maxTokens', 'promptTokens', 'token_count', 'username', 'amount', 'keyword', 'author'])(
-    'keeps %s',
-    (key) => {
-      expect(isSecretKey(key)).toBe(false);
-      expect(redact({ [key]: 42 })).toEqual({ [key]: 42 });
-    },
-  );
+  it.each([
+    'max_tokens',
+    'maxTokens',
+    'promptTokens',
+    'token_count',
+    'username',
+    'amount',
+    'keyword',
+    'author',
+    'shipping',
+    'pinned',
+    'authorName',
+  ])('keeps %s', (key) => {
+    expect(isSecretKey(key)).toBe(false);
+    expect(redact({ [key]: 42 })).toEqual({ [key]: 42 });
+  });
 
   it('redacts at any depth, inside lists, and whatever the value type', () => {
     const out = redact({
       user: 'bob',
-      auth: { headers: { Authorization: 'Bearer abc', 'content-type': 'json' } },
+      request: { headers: { Authorization: 'Bearer abc', 'content-type': 'json' } },
       accounts: [{ iban: 'DE1', password: 1234 }, { secret: { nested: true } }],
       credentials: { user: 'u', pass: 'p' },
     });
     expect(out).toEqual({
       user: 'bob',
-      auth: { headers: { Authorization: '[REDACTED]', 'content-type': 'json' } },
+      request: { headers: { Authorization: '[REDACTED]', 'content-type': 'json' } },
       accounts: [{ iban: 'DE1', password: '[REDACTED]' }, { secret: '[REDACTED]' }],
       credentials: '[REDACTED]',
     });
@@ -152,5 +175,12 @@ describe('redact options', () => {
       expect(() => redact({ a: 'x' }, { maxStringLength: bad as never }), String(bad)).toThrow(/non-negative integers/);
     }
     expect(redact({ a: 'xyz' }, { maxStringLength: 2 })).toEqual({ a: 'xy…[truncated, 3 chars]' });
+  });
+});
+
+describe('redact options', () => {
+  it('a rule that is not a function, or secretKeys that is not a list, is an error (it would hide every object)', () => {
+    expect(() => redact({ a: 1 }, { isSecretKey: 'password' as never })).toThrow(InvalidOptionsError);
+    expect(() => redact({ a: 1 }, { secretKeys: 'password' as never })).toThrow(InvalidOptionsError);
   });
 });

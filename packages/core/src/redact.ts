@@ -59,8 +59,27 @@ const SECRET_WORDS = [
   'credential',
   'authorization',
   'privatekey',
+  'privkey',
+  'accesskey',
+  'signingkey',
+  'encryptionkey',
+  'sessionkey',
+  'connectionstring',
+  'passcode',
+  'bearer',
+  'jwt',
   'cookie',
+  'cvv',
+  'cvc',
+  'cardnumber',
 ];
+
+/**
+ * Short secret names that are too common as parts of other words to match
+ * anywhere (`pin` in `shipping`): they match the whole key, or its end
+ * (`userPin`, `smsOtp`, `oauth`).
+ */
+const SECRET_ENDINGS = ['pin', 'otp', 'totp', 'auth', 'dsn', 'ssn', 'mfacode'];
 
 /**
  * LLM arguments are full of token *counts* (`max_tokens`, `promptTokens`):
@@ -77,6 +96,7 @@ function normalizeKey(key: string): string {
 /** The built-in rule: does this key name a secret? */
 export function isSecretKey(key: string): boolean {
   const k = normalizeKey(key);
+  for (const ending of SECRET_ENDINGS) if (k.endsWith(ending)) return true;
   for (const word of SECRET_WORDS) {
     if (k.includes(word)) {
       if (word === 'token' && TOKEN_COUNT.test(k) && !SECRET_WORDS.some((w) => w !== 'token' && k.includes(w))) {
@@ -141,6 +161,11 @@ const INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
  * native JSON.stringify instead of re-sorting every object.
  */
 export function redactWithOrder(value: unknown, options: RedactOptions = {}): { value: unknown; ordered: boolean } {
+  // A rule that is not a function would make every key lookup throw, and every object unreadable.
+  if (options.isSecretKey !== undefined && typeof options.isSecretKey !== 'function')
+    throw new InvalidOptionsError('redact: isSecretKey must be a function (key) => boolean');
+  if (options.secretKeys !== undefined && !Array.isArray(options.secretKeys))
+    throw new InvalidOptionsError('redact: secretKeys must be a list of strings and RegExps');
   const extra = options.secretKeys ?? [];
   const exact = new Set(extra.filter((p): p is string => typeof p === 'string').map(normalizeKey));
   const patterns = extra.filter((p): p is RegExp => p instanceof RegExp);

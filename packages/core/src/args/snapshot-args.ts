@@ -44,6 +44,24 @@ export function snapshotArgs(input: unknown, limits: ArgsLimits = DEFAULT_ARGS_L
 
 class ArgsRejection extends Error {}
 
+/**
+ * V8's JSON.parse messages quote a snippet of the input (`..."assword": hunter2}"
+ * is not valid JSON`), and a deny reason goes to the model, the audit trail and
+ * traces: keep only what went wrong and where, never the text itself.
+ */
+function jsonErrorWithoutInput(e: unknown): string {
+  const message = e instanceof Error ? e.message : '';
+  const position = /at position (\d+)/.exec(message)?.[1];
+  // Only the grammar part of the message: these never contain input text.
+  const what =
+    /^(Expected .+?) in JSON/.exec(message)?.[1] ??
+    /^(Unexpected token|Unexpected end of JSON input|Unexpected non-whitespace character after JSON|Bad control character in string literal|Bad escaped character|Unterminated string)/.exec(
+      message,
+    )?.[1] ??
+    'syntax error';
+  return position === undefined ? what : `${what} at position ${position}`;
+}
+
 function fail(reason: string): ArgsResult {
   return { ok: false, reason: `invalid arguments: ${reason}` };
 }
@@ -65,7 +83,7 @@ function fromJson(text: string, limits: ArgsLimits): ArgsResult {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return fail(`not valid JSON (${(e as Error).message})`);
+    return fail(`not valid JSON (${jsonErrorWithoutInput(e)})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail(`arguments must be a JSON object, got ${describe(value)}`);
