@@ -93,7 +93,12 @@ export function tryHash(args: unknown): string | undefined {
  * report the answer. Returns the answer (approved only when `status` is
  * 'approved'), or undefined when there is no handler to ask.
  */
-export async function askInline(gate: Gate, decision: Decision, args: FrozenArgs): Promise<ApprovalInfo | undefined> {
+export async function askInline(
+  gate: Gate,
+  decision: Decision,
+  args: FrozenArgs,
+  signal?: AbortSignal,
+): Promise<ApprovalInfo | undefined> {
   const handler = gate.options.approvalHandler;
   if (!handler) return undefined;
   const { enforcer } = gate;
@@ -101,7 +106,7 @@ export async function askInline(gate: Gate, decision: Decision, args: FrozenArgs
   const answer = await askApproval(
     handler,
     { decision, args, argsHash: tryHash(args) ?? 'unhashable' },
-    { timeoutMs: gate.options.approvalTimeoutMs },
+    { timeoutMs: gate.options.approvalTimeoutMs, ...(signal ? { signal } : {}) },
   );
   const { status, reason } = answer;
   enforcer.reportApproval({ status, decision, args, reason });

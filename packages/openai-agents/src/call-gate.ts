@@ -31,6 +31,8 @@ import { type Gate, resolveUser, textFor } from './options.ts';
 export interface CallSite {
   readonly runContext: RunContext<any> | undefined;
   readonly callId: string | undefined;
+  /** The SDK's cancellation for this call (function tools): a call cancelled while an approver is asked never runs. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export const UNKNOWN_SITE: CallSite = Object.freeze({ runContext: undefined, callId: undefined });
@@ -160,7 +162,7 @@ export function createCallGate(
       const { decision, args } = decideNow(raw, site);
       let approval: ApprovalInfo | undefined;
       if (decision.effective === 'approval_required' && args !== undefined) {
-        approval = sdkApproval(site, decision, args) ?? (await askInline(gate, decision, args));
+        approval = sdkApproval(site, decision, args) ?? (await askInline(gate, decision, args, site.signal));
       } else if (site.callId !== undefined) {
         book.take(keyFor(decision.userId, site.callId, args ?? raw)); // the policy changed since the request: drop it
       }

@@ -35,7 +35,11 @@ export function gateFunctionTool<T extends AnyFunctionTool>(tool: T, agentName: 
   const original = tool.invoke;
 
   const invoke: T['invoke'] = async (runContext, input, details) => {
-    const verdict = await flow.decide(input, { runContext, callId: details?.toolCall?.callId });
+    const verdict = await flow.decide(input, {
+      runContext,
+      callId: details?.toolCall?.callId,
+      signal: details?.signal,
+    });
     return flow.execute(
       verdict,
       (args) => original(runContext, JSON.stringify(args), details),

@@ -345,6 +345,37 @@ describe('HexgateRunner: approvalHandler decides inline', () => {
   });
 });
 
+describe('HexgateRunner: a cancelled run', () => {
+  it('never runs a call whose inline approval was still pending, even if the approver then says yes', async () => {
+    const model = refundScript(80);
+    const { agent, executions } = makeAgent(model);
+    const rec = enforcer();
+    const cancel = new AbortController();
+    let approverSignal: AbortSignal | undefined;
+    let approve: (yes: boolean) => void = () => {};
+    const runner = new HexgateRunner({
+      enforcer: rec,
+      approvalHandler: ({ signal }) => {
+        approverSignal = signal;
+        cancel.abort();
+        return new Promise<boolean>((resolve) => {
+          approve = resolve;
+        });
+      },
+      tracingDisabled: true,
+    });
+    await runner.run(agent, 'refund 80', { user: sam, signal: cancel.signal }).catch(() => undefined);
+    approve(true);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(approverSignal?.aborted).toBe(true);
+    expect(executions).toEqual([]);
+    expect(rec.approvals.map((a) => [a.status, a.reason])).toEqual([
+      ['requested', undefined],
+      ['rejected', 'the call was cancelled before it was approved'],
+    ]);
+  });
+});
+
 describe('HexgateRunner: streamed runs behave the same', () => {
   it('allow, deny and approval pause/resume', async () => {
     const model = new ScriptedModel([
